@@ -1,0 +1,54 @@
+/**
+ * Protocol constants and the defaults of every limit, with the reason for each.
+ * Operator-tunable values are defaults only: config/ and docs/configuration.md
+ * name the keys that override them.
+ */
+
+/** Version byte in every frame and control datagram. Bumped on incompatible change. */
+export const PROTOCOL_VERSION = 1
+
+/** ALPN protocol id: a TLS peer that speaks anything else is refused during the handshake. */
+export const ALPN_PROTOCOL = 'p2p-overlay/1'
+
+/** The URI prefix in a node certificate's subjectAltName that names the node's Ed25519 key. */
+export const NODE_ID_URI_PREFIX = 'urn:overlay:node:'
+
+/** Signed together with the role and the TLS exporter value (RFC 9266) in the binding. */
+export const BINDING_LABEL = 'p2p-overlay binding v1'
+export const TLS_EXPORTER_LABEL = 'EXPORTER-Channel-Binding'
+export const TLS_EXPORTER_BYTES = 32
+
+// --- frames ---------------------------------------------------------------
+
+/** 4-byte length prefix, then version and type bytes. */
+export const FRAME_HEADER_BYTES = 6
+/** Largest frame a node accepts by default: big enough for a file chunk, small enough to bound memory per session. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+/** Outgoing frames written in one tick are batched into one TLS write up to this size. */
+export const WRITE_BATCH_BYTES = 64 * 1024
+
+// --- connection setup -------------------------------------------------------
+
+/** Every setup request is padded to this size; no reply is larger, so setup cannot amplify. */
+export const SETUP_REQUEST_BYTES = 64
+/** Cookies are HMACs over the source address keyed by a secret that rotates this often. */
+export const COOKIE_EPOCH_MS = 30_000
+/** Half-open setups (stream allocated, session not yet authenticated), whole node. */
+export const DEFAULT_MAX_HALF_OPEN = 128
+/** Half-open setups from one source IP: one host cannot take the whole table. */
+export const DEFAULT_MAX_HALF_OPEN_PER_SOURCE = 8
+/** Pending outbound dials this node keeps. */
+export const MAX_PENDING_DIALS = 256
+/** First retransmission of a setup datagram; doubles up to the cap. */
+export const SETUP_RETRY_INITIAL_MS = 200
+export const SETUP_RETRY_MAX_MS = 2_000
+/** Time to get through connection setup to a reachable address. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+/** Time from stream allocation to an authenticated session (TLS + binding). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+
+// --- datagram kinds (first byte of a UDP payload) ---------------------------
+
+/** Our control datagrams. STUN starts with 0x00/0x01, UDX packets with 0xff. */
+export const CONTROL_MAGIC = 0xa5
+export const UDX_MAGIC = 0xff

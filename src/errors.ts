@@ -1,0 +1,95 @@
+/**
+ * Typed errors with stable codes. Tests and scripts match on `code`, never on
+ * message text. Every code is listed in docs/errors.md (a test checks it).
+ */
+
+export const ERROR_CODES = {
+  // configuration and files
+  OVL_CONFIG_INVALID: 'A config file or command-line flag has a value of the wrong kind, or an unknown key.',
+  OVL_CONFIG_UNREADABLE: 'A config file could not be read or is not valid YAML.',
+  OVL_FILE_EXISTS: 'A command refused to overwrite an existing file (pass --force to replace it).',
+  OVL_IDENTITY_INVALID: 'An identity file is unreadable, not an Ed25519 private key, or group/world readable.',
+  OVL_CA_INVALID: 'A CA directory lacks ca.crt or ca.key, or they do not belong together.',
+  OVL_CERT_INVALID: 'A certificate or TLS key file is unreadable or malformed.',
+  OVL_CERT_NO_NODE_ID: 'A certificate does not name a node id (no urn:overlay:node: URI in its subjectAltName).',
+  OVL_CERT_IDENTITY_MISMATCH: "The node's certificate names another Ed25519 key than the node's identity file.",
+  OVL_USAGE: 'A command was called with missing or malformed arguments.',
+
+  // transport: connection setup over the UDP socket
+  OVL_SOCKET_BIND: 'The UDP socket could not be bound (address in use, or not available).',
+  OVL_SETUP_TIMEOUT: 'Connection setup got no answer from the remote address in time.',
+  OVL_SETUP_REFUSED: 'The remote node refused connection setup (it is at its limit of half-open setups).',
+  OVL_SETUP_LIMIT: 'This node is at its own limit of pending outbound setups.',
+  OVL_SELF_CONNECT: 'A node was asked to connect to itself.',
+
+  // session: TLS 1.3 and the Ed25519 binding
+  OVL_HANDSHAKE_TIMEOUT: 'TLS and binding did not complete within the handshake timeout.',
+  OVL_TLS_HANDSHAKE_FAILED: 'The TLS handshake failed (not TLS, corrupt records, or an unexpected alert).',
+  OVL_TLS_VERSION: 'The peer offered a TLS version other than 1.3.',
+  OVL_CERT_UNTRUSTED: 'The peer certificate is not signed by this network CA.',
+  OVL_CERT_EXPIRED: 'The peer certificate has expired.',
+  OVL_CERT_NOT_YET_VALID: 'The peer certificate is not valid yet (check clocks).',
+  OVL_CERT_MISSING: 'The peer presented no certificate.',
+  OVL_CERT_REJECTED: 'The peer certificate was rejected for another reason (usage, form, or a bad-certificate alert).',
+  OVL_BINDING_KEY_MISMATCH: 'The Ed25519 key that signed the binding is not the key named in the peer certificate.',
+  OVL_BINDING_INVALID: 'The binding signature does not verify for this session (forged, or replayed from another session).',
+  OVL_PEER_REVOKED: 'The peer node id is on the revocation list.',
+  OVL_DUPLICATE_SESSION: 'A second session to the same peer was closed in favour of the one kept by the tie-break.',
+
+  // frames and messages
+  OVL_FRAME_TOO_LARGE: 'A frame announced a length above the frame size limit; refused before buffering.',
+  OVL_FRAME_TRUNCATED: 'The stream ended in the middle of a frame.',
+  OVL_FRAME_MALFORMED: 'A frame or message body does not decode.',
+  OVL_FRAME_VERSION: 'A frame carries a protocol version this node does not speak.',
+  OVL_MESSAGE_UNKNOWN_TYPE: 'A frame carries a message type this node does not know.',
+  OVL_MESSAGE_UNEXPECTED: 'A message arrived in a state where it is not allowed (for example data before authentication).',
+
+  // lifecycle
+  OVL_SESSION_CLOSED: 'The session is closed.',
+  OVL_NODE_CLOSED: 'The node is stopped; create a new one.',
+  OVL_ABORTED: 'The operation was aborted by its signal.',
+  OVL_TIMEOUT: 'The operation timed out.',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Where a failure was judged: here, or by the peer (who told us with an alert or a CLOSE frame). */
+export type ErrorOrigin = 'local' | 'remote'
+
+export class OverlayError extends Error {
+  readonly code: ErrorCode
+  readonly origin: ErrorOrigin
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; origin?: ErrorOrigin } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.origin = options.origin ?? 'local'
+  }
+
+  override get name(): string {
+    return this.constructor.name
+  }
+}
+
+/** Bad operator input: config files, flags, command arguments. */
+export class ConfigError extends OverlayError {}
+/** Identity, CA and certificate files. */
+export class CredentialError extends OverlayError {}
+/** Connection setup over UDP. */
+export class SetupError extends OverlayError {}
+/** TLS handshake, certificate checks, Ed25519 binding, revocation. */
+export class HandshakeError extends OverlayError {}
+/** Frames and messages that do not decode or are not allowed. */
+export class ProtocolError extends OverlayError {}
+/** Use after close. */
+export class ClosedError extends OverlayError {}
+export class TimeoutError extends OverlayError {}
+export class AbortError extends OverlayError {
+  constructor(message = 'aborted') {
+    super('OVL_ABORTED', message)
+  }
+}
+
+export function isOverlayError(err: unknown): err is OverlayError {
+  return err instanceof OverlayError
+}

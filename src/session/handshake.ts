@@ -1,0 +1,103 @@
+/**
+ * Opens a session on a connected UDX stream: TLS 1.3 with certificates both
+ * ways, then the Session's certificate, revocation and binding checks.
+ */
+import tls from 'node:tls'
+import { ALPN_PROTOCOL } from '../constants.js'
+import { AbortError, HandshakeError, type OverlayError } from '../errors.js'
+import type { Identity } from '../identity/identity.js'
+import type { Connection } from '../transport/connection.js'
+import { UdxDuplex } from '../transport/stream-adapter.js'
+import type { TlsRole } from './binding.js'
+import type { RevocationList } from './revocation.js'
+import { Session, type MessageCodec } from './session.js'
+import type { TlsConfig } from './tls-context.js'
+import { mapTlsError } from './tls-errors.js'
+
+export interface HandshakeInit<M> {
+  connection: Connection
+  tls: TlsConfig
+  identity: Identity
+  revocation: RevocationList
+  codec: MessageCodec<M>
+  maxFrameBytes: number
+}
+
+/** The dialer is the TLS client. Resolves with a session that is up, or rejects with a typed error. */
+export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>> {
+  const { connection } = init
+  const role: TlsRole = connection.direction === 'outbound' ? 'client' : 'server'
+  const socket = startTls(new UdxDuplex(connection.stream), role, init.tls)
+  const signal = connection.signal
+  try {
+    await untilSecure(socket, role, signal)
+    if (socket.alpnProtocol !== ALPN_PROTOCOL) {
+      throw new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', `the peer does not speak ${ALPN_PROTOCOL}`)
+    }
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
+  const session = new Session<M>({
+    socket,
+    role,
+    remote: connection.remote,
+    tls: init.tls,
+    identity: init.identity,
+    revocation: init.revocation,
+    codec: init.codec,
+    maxFrameBytes: init.maxFrameBytes,
+  })
+  const onAbort = (): void => session.destroy(signal.reason as OverlayError)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    await session.ready()
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+  connection.established()
+  return session
+}
+
+function startTls(duplex: UdxDuplex, role: TlsRole, config: TlsConfig): tls.TLSSocket {
+  if (role === 'client') {
+    return tls.connect({
+      socket: duplex,
+      secureContext: config.context,
+      ALPNProtocols: [ALPN_PROTOCOL],
+      rejectUnauthorized: true,
+      // Peers are named by node id, not host name: identity is checked by the binding.
+      checkServerIdentity: () => undefined,
+    })
+  }
+  return new tls.TLSSocket(duplex, {
+    isServer: true,
+    secureContext: config.context,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: [ALPN_PROTOCOL],
+  })
+}
+
+function untilSecure(socket: tls.TLSSocket, role: TlsRole, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const secureEvent = role === 'client' ? 'secureConnect' : 'secure'
+    const done = (err?: OverlayError): void => {
+      socket.off(secureEvent, onSecure)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+      signal.removeEventListener('abort', onAbort)
+      if (err) reject(err)
+      else resolve()
+    }
+    const onSecure = (): void => done()
+    const onError = (err: Error): void => done(mapTlsError(err))
+    const onClose = (): void => done(new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', 'the connection closed during the TLS handshake'))
+    const onAbort = (): void => done((signal.reason as OverlayError) ?? new AbortError())
+    if (signal.aborted) return onAbort()
+    socket.once(secureEvent, onSecure)
+    socket.once('error', onError)
+    socket.once('close', onClose)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -1,0 +1,239 @@
+/**
+ * A session: an authenticated, framed, bidirectional channel to one peer over
+ * TLS 1.3. It starts in the `binding` state (TLS is up, the peer is not yet
+ * trusted): both sides check each other's certificate, exchange Ed25519
+ * binding proofs and acknowledge them. It is `up` only when this side has
+ * verified the peer's proof AND the peer has acknowledged ours.
+ *
+ * Anything malformed closes the session with a typed error; the reason is sent
+ * to the peer in a CLOSE frame first, so both ends log the same code.
+ */
+import crypto from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type tls from 'node:tls'
+import { ClosedError, HandshakeError, OverlayError, ProtocolError } from '../errors.js'
+import type { Identity } from '../identity/identity.js'
+import type { NodeId } from '../identity/node-id.js'
+import type { RemoteAddress } from '../transport/connection.js'
+import { decodeBindingProof, encodeBindingProof, exporterValue, signBinding, verifyBinding, type TlsRole } from './binding.js'
+import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from './framing.js'
+import { checkPeerCertificate, type PeerCertificateInfo } from './peer-certificate.js'
+import type { RevocationList } from './revocation.js'
+import { decodeClose, encodeClose, FIRST_MESSAGE_TYPE, SessionFrame } from './session-frames.js'
+import type { TlsConfig } from './tls-context.js'
+import { mapTlsError } from './tls-errors.js'
+
+/** How the layer above turns its messages into frames and back. decode() throws a ProtocolError on bad input. */
+export interface MessageCodec<M> {
+  encode(message: M): { type: number; body: Uint8Array }
+  decode(type: number, body: Buffer): M
+}
+
+export interface SessionInit<M> {
+  socket: tls.TLSSocket
+  role: TlsRole
+  remote: RemoteAddress
+  tls: TlsConfig
+  identity: Identity
+  revocation: RevocationList
+  codec: MessageCodec<M>
+  maxFrameBytes: number
+}
+
+export interface SessionEvents<M> {
+  up: []
+  message: [message: M]
+  drain: []
+  /** Emitted once. `error` is null for an orderly close by either side. */
+  close: [error: OverlayError | null]
+}
+
+export type SessionState = 'binding' | 'up' | 'closed'
+
+/** How long a closing session waits for the peer to finish before it is destroyed. */
+const CLOSE_GRACE_MS = 2_000
+
+export class Session<M> extends EventEmitter<SessionEvents<M>> {
+  readonly role: TlsRole
+  readonly remote: RemoteAddress
+  readonly peer: PeerCertificateInfo
+  /**
+   * Names this TLS session on both ends (a hash of the exporter value): lets both
+   * sides make the same choice between two sessions to one peer.
+   */
+  readonly id: string
+  /** Set when this side has closed the session or received a CLOSE frame. */
+  closeReason: OverlayError | null = null
+  readonly #socket: tls.TLSSocket
+  readonly #codec: MessageCodec<M>
+  readonly #decoder: FrameDecoder
+  readonly #writer: FrameWriter
+  readonly #exporter: Buffer
+  readonly #ready: Promise<void>
+  #resolveReady!: () => void
+  #rejectReady!: (err: OverlayError) => void
+  #state: SessionState = 'binding'
+  #peerVerified = false
+  #peerAccepted = false
+  #graceTimer: NodeJS.Timeout | null = null
+  #framesIn = 0
+  #framesOut = 0
+
+  constructor(init: SessionInit<M>) {
+    super()
+    this.role = init.role
+    this.remote = init.remote
+    this.#socket = init.socket
+    this.#codec = init.codec
+    this.#decoder = new FrameDecoder(init.maxFrameBytes)
+    this.#writer = new FrameWriter(init.socket)
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve
+      this.#rejectReady = reject
+    })
+    this.#ready.catch(() => {}) // observed through ready(); never an unhandled rejection
+
+    init.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    init.socket.on('end', () => this.#onEnd())
+    init.socket.on('error', (err) => this.#finish(mapTlsError(err)))
+    init.socket.on('close', () => this.#finish(null))
+    init.socket.on('drain', () => this.emit('drain'))
+
+    const peerRole: TlsRole = init.role === 'client' ? 'server' : 'client'
+    let peer: PeerCertificateInfo
+    try {
+      peer = checkPeerCertificate(init.socket.getPeerX509Certificate(), init.tls.caCert, peerRole)
+      if (init.revocation.has(peer.nodeId)) throw new HandshakeError('OVL_PEER_REVOKED', `node ${peer.nodeId} ("${peer.name}") is revoked`)
+      if (peer.nodeId === init.identity.nodeId) throw new HandshakeError('OVL_SELF_CONNECT', 'connected to itself')
+    } catch (err) {
+      this.peer = { nodeId: '', name: '', fingerprint: '' }
+      this.#exporter = Buffer.alloc(0)
+      this.id = ''
+      this.fail(err as OverlayError)
+      return
+    }
+    this.peer = peer
+    this.#exporter = exporterValue(init.socket)
+    this.id = crypto.createHash('sha256').update('p2p-overlay session id').update(this.#exporter).digest('hex').slice(0, 16)
+    this.#sendFrame(SessionFrame.Auth, encodeBindingProof(signBinding(init.identity, init.role, this.#exporter)))
+  }
+
+  get state(): SessionState {
+    return this.#state
+  }
+
+  get peerId(): NodeId {
+    return this.peer.nodeId
+  }
+
+  get stats(): { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number } {
+    return { framesIn: this.#framesIn, framesOut: this.#framesOut, bytesIn: this.#socket.bytesRead, bytesOut: this.#socket.bytesWritten }
+  }
+
+  /** Resolves when the session is up; rejects with the reason if it closes first. */
+  ready(): Promise<void> {
+    return this.#ready
+  }
+
+  /** Sends a message. Returns false when the caller should wait for 'drain'. */
+  send(message: M): boolean {
+    if (this.#state !== 'up') throw new ClosedError('OVL_SESSION_CLOSED', `session with ${this.peer.name || this.remote.host} is ${this.#state}`)
+    const { type, body } = this.#codec.encode(message)
+    this.#framesOut++
+    return this.#writer.write(type, body)
+  }
+
+  /** Orderly close: flushes what was sent, tells the peer why (if `reason`), ends TLS. */
+  close(reason?: OverlayError): void {
+    if (this.#state === 'closed' || this.closeReason !== null || this.#graceTimer !== null) return
+    if (reason) {
+      this.closeReason = reason
+      this.#writer.write(SessionFrame.Close, encodeClose(reason))
+    }
+    this.#writer.flush()
+    this.#socket.end()
+    this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+    if (reason) this.#rejectReady(reason)
+  }
+
+  /** Closes the session because of `error` (bad input, failed check): the peer is told, then the socket ends. */
+  fail(error: OverlayError): void {
+    this.close(error)
+    this.#finish(error)
+  }
+
+  destroy(error?: OverlayError): void {
+    this.#socket.destroy()
+    this.#finish(error ?? null)
+  }
+
+  #sendFrame(type: number, body: Uint8Array): void {
+    this.#socket.write(encodeFrame(type, body))
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closed' || this.closeReason !== null) return
+    try {
+      this.#decoder.push(chunk, (frame) => this.#onFrame(frame))
+    } catch (err) {
+      this.fail(err instanceof OverlayError ? err : new ProtocolError('OVL_FRAME_MALFORMED', String(err)))
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    if (this.#state === 'closed' || this.closeReason !== null) return
+    this.#framesIn++
+    if (frame.type >= FIRST_MESSAGE_TYPE) {
+      if (this.#state !== 'up') throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'message before the session was authenticated')
+      this.emit('message', this.#codec.decode(frame.type, frame.body))
+      return
+    }
+    switch (frame.type as SessionFrame) {
+      case SessionFrame.Auth: {
+        if (this.#peerVerified) throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'second binding proof')
+        const peerRole: TlsRole = this.role === 'client' ? 'server' : 'client'
+        verifyBinding(decodeBindingProof(frame.body), this.peer.nodeId, peerRole, this.#exporter)
+        this.#peerVerified = true
+        this.#sendFrame(SessionFrame.AuthOk, Buffer.alloc(0))
+        break
+      }
+      case SessionFrame.AuthOk:
+        if (this.#peerAccepted || frame.body.length !== 0) throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'unexpected binding acknowledgement')
+        this.#peerAccepted = true
+        break
+      case SessionFrame.Close:
+        this.closeReason = decodeClose(frame.body)
+        this.#rejectReady(this.closeReason)
+        this.#socket.end()
+        this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+        return
+      default:
+        throw new ProtocolError('OVL_MESSAGE_UNKNOWN_TYPE', `unknown session frame type 0x${frame.type.toString(16)}`)
+    }
+    if (this.#state === 'binding' && this.#peerVerified && this.#peerAccepted) {
+      this.#state = 'up'
+      this.#resolveReady()
+      this.emit('up')
+    }
+  }
+
+  #onEnd(): void {
+    try {
+      this.#decoder.end()
+    } catch (err) {
+      this.#finish(err as OverlayError)
+    }
+  }
+
+  #finish(error: OverlayError | null): void {
+    if (this.#state === 'closed') return
+    const wasBinding = this.#state === 'binding'
+    this.#state = 'closed'
+    if (this.#graceTimer) clearTimeout(this.#graceTimer)
+    this.#graceTimer = null
+    this.#socket.destroy()
+    const reason = error ?? this.closeReason
+    if (wasBinding) this.#rejectReady(reason ?? new ClosedError('OVL_SESSION_CLOSED', 'closed before the session was authenticated'))
+    this.emit('close', reason)
+  }
+}

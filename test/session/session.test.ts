@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { describe, it, before } from 'node:test'
+import { MessageType, type Message } from '../../src/messaging/messages.js'
+import type { NetworkCa } from '../../src/session/pki/ca.js'
+import { startNode } from '../helpers/nodes.js'
+import { testCa } from '../helpers/pki.js'
+import { nextEvent, until, within } from '../helpers/wait.js'
+
+describe('authenticated sessions over UDP', () => {
+  let ca: NetworkCa
+  before(async () => {
+    ca = await testCa()
+  })
+
+  it('two nodes open a session and exchange messages both ways', async (t) => {
+    const a = await startNode(t, { ca, name: 'alpha' })
+    const b = await startNode(t, { ca, name: 'beta' })
+    const upAtB = nextEvent(b, 'session:up')
+    const session = await a.connect(b.address)
+    const [atB] = await upAtB
+    assert.equal(session.peer.nodeId, b.nodeId)
+    assert.equal(session.peer.name, 'beta')
+    assert.equal((atB as typeof session).peer.nodeId, a.nodeId)
+    assert.equal(session.id, (atB as typeof session).id, 'both ends derive the same session id')
+
+    const gotAtB = nextEvent<[Message]>(b, 'message')
+    session.send({ type: MessageType.Chat, text: 'hello beta' })
+    assert.deepEqual((await gotAtB)[0], { type: MessageType.Chat, text: 'hello beta' })
+
+    const gotAtA = nextEvent<[Message]>(a, 'message')
+    ;(atB as typeof session).send({ type: MessageType.Chat, text: 'hello alpha ✓' })
+    assert.deepEqual((await gotAtA)[0], { type: MessageType.Chat, text: 'hello alpha ✓' })
+  })
+
+  it('holds many sessions at once and keeps them apart', async (t) => {
+    const hub = await startNode(t, { ca, name: 'hub' })
+    const spokes = await Promise.all(Array.from({ length: 20 }, (_, i) => startNode(t, { ca, name: `spoke-${i}` })))
+    const sessions = await Promise.all(spokes.map((spoke) => spoke.connect(hub.address)))
+    // The dialer is up when the hub's acknowledgement arrives; the hub, half a round trip later.
+    await until(() => hub.counts.sessions === 20, 5_000, 'the hub to see 20 sessions')
+    const received = new Map<string, string>()
+    const all = new Promise<void>((resolve) => {
+      hub.on('message', (message, session) => {
+        if (message.type === MessageType.Chat) received.set(session.peer.name, message.text)
+        if (received.size === 20) resolve()
+      })
+    })
+    sessions.forEach((session, i) => session.send({ type: MessageType.Chat, text: `from ${i}` }))
+    await within(10_000, all, 'twenty messages')
+    for (let i = 0; i < 20; i++) assert.equal(received.get(`spoke-${i}`), `from ${i}`)
+  })
+
+  it('keeps exactly one session when both nodes dial each other at once', async (t) => {
+    const a = await startNode(t, { ca, name: 'a' })
+    const b = await startNode(t, { ca, name: 'b' })
+    const closedAtA: string[] = []
+    await Promise.all([a.connect(b.address), b.connect(a.address)])
+    // Both handshakes complete; each node then closes the loser of the tie-break.
+    await until(() => a.sessions().length === 1 && b.sessions().length === 1 && a.session(b.nodeId)?.id === b.session(a.nodeId)?.id, 5_000, 'one shared session')
+    await until(() => a.counts.streams === 1 && b.counts.streams === 1, 5_000, 'the losing streams to close')
+    a.on('session:down', (s) => closedAtA.push(s.id))
+    const kept = a.session(b.nodeId)
+    assert.ok(kept)
+    const got = nextEvent<[Message]>(b, 'message')
+    kept.send({ type: MessageType.Chat, text: 'still works' })
+    assert.equal(((await got)[0] as { text: string }).text, 'still works')
+    assert.deepEqual(closedAtA, [], 'closing the duplicate is not reported as the peer going down')
+  })
+
+  it('stops cleanly: no sessions, streams or pending state left', async (t) => {
+    const a = await startNode(t, { ca, name: 'a' })
+    const b = await startNode(t, { ca, name: 'b' })
+    await a.connect(b.address)
+    const down = nextEvent(b, 'session:down')
+    await a.stop()
+    const [, error] = await down
+    assert.equal(error, null, 'a graceful stop is an orderly close, not an error')
+    assert.deepEqual(a.counts, { sessions: 0, halfOpen: 0, pendingDials: 0, streams: 0 })
+    assert.equal(b.counts.sessions, 0)
+    assert.equal(await a.stop(), undefined, 'stop is idempotent')
+  })
+})
