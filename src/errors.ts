@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   OVL_NODE_CLOSED: 'The node is stopped; create a new one.',
   OVL_ABORTED: 'The operation was aborted by its signal.',
   OVL_TIMEOUT: 'The operation timed out.',
+  OVL_INTERNAL: 'An unexpected internal error: a bug. Please report it with the log.',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

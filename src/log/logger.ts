@@ -5,6 +5,7 @@
  * of defence for fields that might carry them.
  */
 import { pino, type Logger } from 'pino'
+import pretty from 'pino-pretty'
 
 export type { Logger }
 
@@ -19,7 +20,8 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; name?:
     ...(options.name ? { name: options.name } : {}),
   }
   if (options.pretty) {
-    return pino(base, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } }))
+    // In-thread and synchronous: nothing is lost when the process exits right after a log line.
+    return pino(base, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }))
   }
   return pino(base, pino.destination({ dest: 2, sync: true }))
 }

@@ -201,7 +201,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 
   #adopt(session: OverlaySession): void {
-    const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), name: session.peer.name })
+    const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
     log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role }, 'session up')
     session.on('message', (message) => this.emit('message', message, session))
     session.once('close', (error) => {

@@ -1,0 +1,117 @@
+import type { Command } from 'commander'
+import { loadConfig, type Override } from '../../config/load.js'
+import { createLogger, type LogLevel } from '../../log/logger.js'
+import type { OverlayNode } from '../../node/node.js'
+import { COMMANDS, describeSession, runCommandLine } from '../console/commands.js'
+import { readLines } from '../console/line-source.js'
+import { prepareNode } from '../node-setup.js'
+import { Output } from '../output.js'
+import { collect, portNumber } from '../parse.js'
+
+interface StartOptions {
+  config?: string
+  name?: string
+  host?: string
+  port?: number
+  bootstrap?: string[]
+  dataDir?: string
+  json?: boolean
+  logLevel?: LogLevel
+}
+
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run a node (shorthand: start PORT [BOOTSTRAP_HOST BOOTSTRAP_PORT])')
+    .argument('[port]', 'UDP port to listen on', portNumber('port'))
+    .argument('[bootstrapHost]', 'host of a node to join through')
+    .argument('[bootstrapPort]', 'port of that node', portNumber('bootstrap port'))
+    .option('--config <file>', 'YAML config file (see config/)')
+    .option('--name <name>', 'node name')
+    .option('--host <address>', 'address to listen on')
+    .option('--port <port>', 'UDP port to listen on', portNumber('--port'))
+    .option('--bootstrap <host:port>', 'node to join through (repeatable)', collect)
+    .option('--data-dir <dir>', 'directory for identity, certificate and peer cache')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--json', 'one JSON object per output line; logs as JSON on stderr')
+    .action(async (port: number | undefined, bootstrapHost: string | undefined, bootstrapPort: number | undefined, options: StartOptions) => {
+      await runStart(port, bootstrapHost, bootstrapPort, options)
+    })
+}
+
+async function runStart(port: number | undefined, bootstrapHost: string | undefined, bootstrapPort: number | undefined, options: StartOptions): Promise<void> {
+  const out = new Output(options.json ?? false)
+  const overrides: Override[] = []
+  if (port !== undefined) overrides.push({ key: 'listen.port', value: port, flag: 'PORT argument' })
+  if (options.port !== undefined) overrides.push({ key: 'listen.port', value: options.port, flag: '--port' })
+  if (options.host !== undefined) overrides.push({ key: 'listen.host', value: options.host, flag: '--host' })
+  if (options.name !== undefined) overrides.push({ key: 'name', value: options.name, flag: '--name' })
+  if (options.dataDir !== undefined) overrides.push({ key: 'dataDir', value: options.dataDir, flag: '--data-dir' })
+  if (options.logLevel !== undefined) overrides.push({ key: 'log.level', value: options.logLevel, flag: '--log-level' })
+  const bootstrap = [...(options.bootstrap ?? [])]
+  if (bootstrapHost !== undefined) bootstrap.push(`${bootstrapHost}:${bootstrapPort ?? 9000}`)
+  if (bootstrap.length > 0) overrides.push({ key: 'bootstrap', value: bootstrap, flag: bootstrapHost ? 'BOOTSTRAP arguments' : '--bootstrap' })
+
+  const config = await loadConfig(options.config ?? null, overrides)
+  const logger = createLogger({ level: config.log.level, pretty: !out.json && config.log.format === 'pretty' })
+  const { node, devCa, createdIdentity } = await prepareNode(config, logger)
+  if (createdIdentity) logger.info({ file: config.identity }, 'created a new identity')
+  if (devCa) {
+    process.stderr.write(
+      `WARNING: using the DEVELOPMENT CA in ${devCa}. Any node started from this directory trusts it.\n` +
+        `         For a real network create a CA (certs/create-network.sh) and set tls: in the config.\n`,
+    )
+  }
+  await node.start()
+  wireEvents(node, out)
+  const { host, port: boundPort } = node.address
+  out.event('ready', { nodeId: node.nodeId, name: node.name, address: `${host}:${boundPort}`, devCa: devCa !== null }, `node "${node.name}" ${node.nodeId}\nlistening on udp ${host}:${boundPort} — type "help" for commands`)
+
+  for (const peer of config.bootstrap) {
+    node.connect(peer).catch((err: Error) => logger.warn({ peer: `${peer.host}:${peer.port}`, code: (err as { code?: string }).code }, `bootstrap peer unreachable: ${err.message}`))
+  }
+
+  let exiting: Promise<void> | null = null
+  const exit = (): Promise<void> => {
+    exiting ??= (async () => {
+      lines.close()
+      await node.stop()
+      logger.flush?.()
+      process.exit(0)
+    })()
+    return exiting
+  }
+  const lines = readLines({
+    prompt: `${node.name}> `,
+    completions: Object.keys(COMMANDS),
+    onLine: (line) => runCommandLine(line, { node, out, exit }),
+  })
+  process.once('SIGINT', () => void exit())
+  process.once('SIGTERM', () => void exit())
+  process.on('SIGHUP', () => {
+    loadConfig(options.config ?? null, overrides)
+      .then((fresh) => {
+        node.revocation.replace(fresh.revoked)
+        logger.info({ revoked: fresh.revoked.length }, 'reloaded the revocation list')
+      })
+      .catch((err: Error) => logger.error({ code: (err as { code?: string }).code }, `reload failed, keeping the old list: ${err.message}`))
+  })
+  // Keep running until exit: the socket keeps the event loop alive.
+  await new Promise<never>(() => {})
+}
+
+function wireEvents(node: OverlayNode, out: Output): void {
+  node.on('session:up', (session) => {
+    const peer = describeSession(session)
+    out.event('peer:up', { peer }, `+ ${peer.name} (${peer.id.slice(0, 12)}) at ${peer.address}`)
+  })
+  node.on('session:down', (session, error) => {
+    const peer = describeSession(session)
+    const reason = error ? error.code : 'closed'
+    out.event('peer:down', { peer, reason }, `- ${peer.name} (${peer.id.slice(0, 12)}): ${reason}`)
+  })
+  node.on('message', (message, session) => {
+    if (message.type !== 0x13) return
+    out.event('message', { from: session.peer.nodeId, name: session.peer.name, text: message.text, broadcast: false }, `[${session.peer.name}] ${message.text}`)
+  })
+}

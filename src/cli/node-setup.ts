@@ -1,0 +1,69 @@
+/**
+ * From a validated config to a node: the identity (created on first start),
+ * the TLS credentials (the configured files, or the development CA), the logger.
+ */
+import fs from 'node:fs/promises'
+import type { NodeConfig } from '../config/load.js'
+import { CredentialError } from '../errors.js'
+import { Identity } from '../identity/identity.js'
+import type { Logger } from '../log/logger.js'
+import { OverlayNode } from '../node/node.js'
+import { ensureDevCredentials } from '../session/pki/dev-ca.js'
+import type { TlsCredentials } from '../session/tls-context.js'
+import { exists } from '../util/files.js'
+
+export interface PreparedNode {
+  node: OverlayNode
+  /** Set when the node runs on the development CA. */
+  devCa: string | null
+  createdIdentity: boolean
+}
+
+export async function prepareNode(config: NodeConfig, logger: Logger): Promise<PreparedNode> {
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const createdIdentity = !(await exists(config.identity))
+  let identity: Identity
+  if (createdIdentity) {
+    identity = Identity.generate()
+    await identity.save(config.identity)
+  } else {
+    identity = await Identity.load(config.identity)
+  }
+
+  let credentials: TlsCredentials
+  let devCa: string | null = null
+  if (config.tls) {
+    credentials = await readCredentials(config.tls)
+  } else {
+    const dev = await ensureDevCredentials({ caDir: config.devCaDir, certDir: config.dataDir, identity, name: config.name })
+    credentials = await readCredentials({ ca: dev.caFile, cert: dev.certFile, key: dev.keyFile })
+    devCa = config.devCaDir
+  }
+
+  const node = new OverlayNode({
+    identity,
+    credentials,
+    host: config.listen.host,
+    port: config.listen.port,
+    limits: config.limits,
+    revoked: config.revoked,
+    logger,
+  })
+  return { node, devCa, createdIdentity }
+}
+
+async function readCredentials(files: { ca: string; cert: string; key: string }): Promise<TlsCredentials> {
+  const read = async (file: string, what: string): Promise<string> => {
+    try {
+      return await fs.readFile(file, 'utf8')
+    } catch (cause) {
+      throw new CredentialError('OVL_CERT_INVALID', `${file}: cannot read the ${what} (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause })
+    }
+  }
+  const keyStat = await fs.stat(files.key).catch(() => null)
+  if (keyStat && (keyStat.mode & 0o077) !== 0) {
+    throw new CredentialError('OVL_CERT_INVALID', `${files.key}: TLS key is readable by other users (mode ${(keyStat.mode & 0o777).toString(8)}); run chmod 600 ${files.key}`)
+  }
+  const [ca, cert, key] = await Promise.all([read(files.ca, 'CA certificate'), read(files.cert, 'node certificate'), read(files.key, 'TLS key')])
+  return { ca, cert, key }
+}

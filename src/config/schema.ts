@@ -1,0 +1,95 @@
+/**
+ * The operator's config file, as a schema. Every key has a default (so a node
+ * runs with no file at all), a description (docs/configuration.md is checked
+ * against these) and an "expected" text used in error messages.
+ */
+import net from 'node:net'
+import { z } from 'zod'
+import { DEFAULT_LIMITS } from '../node/defaults.js'
+import { isNodeId } from '../identity/node-id.js'
+
+const expected = (text: string) => ({ error: () => `expected ${text}` })
+
+const port = z.number(expected('a port number from 0 to 65535')).int(expected('a whole number')).min(0, expected('a port number from 0 to 65535')).max(65535, expected('a port number from 0 to 65535'))
+const positiveInt = (unit: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number(expected(`a whole number of ${unit} from ${min} to ${max}`))
+    .int(expected(`a whole number of ${unit}`))
+    .min(min, expected(`at least ${min} (${unit})`))
+    .max(max, expected(`at most ${max} (${unit})`))
+const path = z.string(expected('a file or directory path')).min(1, expected('a non-empty path'))
+const host = z.string(expected('an IPv4 address such as 0.0.0.0 or 127.0.0.1')).refine((v) => net.isIPv4(v), expected('an IPv4 address such as 0.0.0.0 or 127.0.0.1'))
+
+export const HOST_PORT_PATTERN = /^([^:\s]+):(\d{1,5})$/
+export const hostPort = z
+  .string(expected('HOST:PORT, for example 198.51.100.7:9000'))
+  .refine((v) => {
+    const m = HOST_PORT_PATTERN.exec(v)
+    return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536
+  }, expected('HOST:PORT with a port from 1 to 65535, for example 198.51.100.7:9000'))
+
+const nodeId = z.string(expected('a node id (52 characters of base32)')).refine(isNodeId, expected('a node id (52 characters of base32: a-z, 2-7)'))
+
+export const configSchema = z
+  .object({
+    name: z
+      .string(expected('a node name'))
+      .min(1, expected('a node name of 1 to 64 characters'))
+      .max(64, expected('a node name of 1 to 64 characters'))
+      .regex(/^[A-Za-z0-9._-]+$/, expected('a node name of letters, digits, ".", "_" and "-"'))
+      .optional()
+      .describe('Node name, written into its certificate and shown to peers. Default: node-<port>.'),
+    listen: z
+      .object({
+        host: host.default('0.0.0.0').describe('Address the UDP socket binds to.'),
+        port: port.default(9000).describe('UDP port; 0 picks a free one.'),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', port: 9000 })
+      .describe('Where the node listens. Every byte goes through this one UDP socket.'),
+    dataDir: path.optional().describe('Directory for the identity, development certificate and peer cache. Default: data/<name>.'),
+    identity: path.optional().describe('Ed25519 identity file (created if missing). Default: <dataDir>/identity.key.'),
+    tls: z
+      .object({
+        ca: path.describe('Network CA certificate: the only trust root.'),
+        cert: path.describe('This node\'s certificate, issued by the network CA for its identity.'),
+        key: path.describe('This node\'s TLS private key (mode 0600).'),
+      })
+      .strict()
+      .optional()
+      .describe('Certificate files. Omit to use the development CA in certs/dev (never in production).'),
+    devCaDir: path.default('certs/dev').describe('Where the development CA lives when tls is not set.'),
+    bootstrap: z.array(hostPort, expected('a list of HOST:PORT strings')).default([]).describe('Peers to join through, as HOST:PORT.'),
+    heartbeat: z
+      .object({
+        intervalMs: positiveInt('milliseconds', 100, 60_000).default(1000).describe('Time between PINGs on a session.'),
+        timeoutMs: positiveInt('milliseconds', 200, 300_000).default(4000).describe('A peer silent this long is declared down.'),
+      })
+      .strict()
+      .default({ intervalMs: 1000, timeoutMs: 4000 })
+      .describe('Liveness checks on every session.'),
+    limits: z
+      .object({
+        maxFrameBytes: positiveInt('bytes', 1024, 64 * 1024 * 1024).default(DEFAULT_LIMITS.maxFrameBytes).describe('Largest frame accepted from a peer.'),
+        maxHalfOpen: positiveInt('setups', 1, 100_000).default(DEFAULT_LIMITS.maxHalfOpen).describe('Inbound setups not yet authenticated, whole node.'),
+        maxHalfOpenPerSource: positiveInt('setups', 1, 100_000).default(DEFAULT_LIMITS.maxHalfOpenPerSource).describe('Inbound setups not yet authenticated, per source IP.'),
+        handshakeTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.handshakeTimeoutMs).describe('From stream allocation to an authenticated session.'),
+        dialTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.dialTimeoutMs).describe('From the first setup datagram to a connected stream.'),
+      })
+      .strict()
+      .default({ ...DEFAULT_LIMITS })
+      .describe('Limits on what peers can make this node hold.'),
+    revoked: z.array(nodeId, expected('a list of node ids')).default([]).describe('Revoked node ids: refused at handshake; reloaded on SIGHUP.'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], expected('one of fatal, error, warn, info, debug, trace, silent')).default('info').describe('Least severe level written.'),
+        format: z.enum(['pretty', 'json'], expected('pretty or json')).default('pretty').describe('pretty for people; json for log collectors (always json with --json).'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'pretty' })
+      .describe('Logs go to stderr.'),
+  })
+  .strict()
+
+export type ConfigInput = z.input<typeof configSchema>
+export type ParsedConfig = z.output<typeof configSchema>
