@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   OVL_CERT_INVALID: 'A certificate or TLS key file is unreadable or malformed.',
   OVL_CERT_NO_NODE_ID: 'A certificate does not name a node id (no urn:overlay:node: URI in its subjectAltName).',
   OVL_CERT_IDENTITY_MISMATCH: "The node's certificate names another Ed25519 key than the node's identity file.",
+  OVL_PEER_CACHE_LOCKED: 'The peer cache (LevelDB in the data directory) is locked by another process: two nodes share a data directory.',
   OVL_USAGE: 'A command was called with missing or malformed arguments.',
 
   // transport: connection setup over the UDP socket
@@ -43,6 +44,9 @@ export const ERROR_CODES = {
   OVL_FRAME_VERSION: 'A frame carries a protocol version this node does not speak.',
   OVL_MESSAGE_UNKNOWN_TYPE: 'A frame carries a message type this node does not know.',
   OVL_MESSAGE_UNEXPECTED: 'A message arrived in a state where it is not allowed (for example data before authentication).',
+
+  // overlay
+  OVL_HEARTBEAT_TIMEOUT: 'Nothing was heard from a peer for the heartbeat timeout: it is declared down.',
 
   // lifecycle
   OVL_SESSION_CLOSED: 'The session is closed.',

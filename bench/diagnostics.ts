@@ -1,0 +1,151 @@
+/**
+ * Section "diagnostics" (--diagnose): where the overlay's time goes, one layer
+ * at a time, each measured with the same loops as the main figures:
+ *
+ *   tcp             plain TCP sockets, no TLS
+ *   tcp+tls         the baseline (node:tls over TCP)
+ *   udx             a bare UDX stream pair
+ *   udx+duplex      the same wrapped in the product's UdxDuplex adapter
+ *   udx+duplex+tls  node:tls over the adapter, configured as the product's sessions (no framing, no binding)
+ *   overlay         the full OverlayNode session (framing, codec, binding)
+ *
+ * For the two layers that go through UdxDuplex it also counts writes into UDX
+ * and UDX packets per payload during a 1 KiB message run.
+ */
+import type { UDXStream } from 'udx-native'
+import { UdxDuplex } from '../src/transport/stream-adapter.js'
+import { TlsBaseline } from './baseline-tls.js'
+import type { BenchContext, BenchSection, SectionResult } from './harness.js'
+import { TcpContender, UdxContender } from './layers.js'
+import { runMemoryChild } from './memory.js'
+import type { Contender } from './link.js'
+import { measureEcho, measureSetup, measureStream, streamOn } from './measure.js'
+import { OverlayNodeContender } from './overlay.js'
+import { BULK_MESSAGE_BYTES, ECHO_BYTES, SMALL_MESSAGE_BYTES } from './session.js'
+import { round, summarize } from './stats.js'
+import { closeAll } from './wait.js'
+
+interface WriteCounts {
+  /** Writes into UDX through UdxDuplex, per payload, by the sending side. */
+  udx_writes_per_payload: number
+  bytes_per_udx_write: number
+  /** UDX packets sent per payload: data (sender) and acknowledgements (receiver). */
+  data_packets_per_payload: number
+  ack_packets_per_payload: number
+}
+
+/** Counts UdxDuplex writes and UDX packets while `count` payloads of `bytes` go one way over a fresh link. */
+async function countWrites(contender: Contender, bytes: number, count: number): Promise<WriteCounts> {
+  const writes = new Map<UdxDuplex, { writes: number; bytes: number }>()
+  const original = UdxDuplex.prototype._write
+  UdxDuplex.prototype._write = function (this: UdxDuplex, chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+    const entry = writes.get(this) ?? { writes: 0, bytes: 0 }
+    entry.writes++
+    entry.bytes += chunk.length
+    writes.set(this, entry)
+    original.call(this, chunk, encoding, callback)
+  }
+  try {
+    const link = await contender.dial()
+    try {
+      const payload = contender.payload(bytes)
+      await streamOn(link, payload, bytes, Math.ceil(count / 10), contender.label)
+      const packets = (stream: UDXStream): number => stream.packetsTransmitted
+      const duplexes = [...writes.keys()]
+      const before = new Map(duplexes.map((d) => [d, { ...(writes.get(d) as { writes: number; bytes: number }), packets: packets(d.udx) }]))
+      await streamOn(link, payload, bytes, count, contender.label)
+      const deltas = duplexes.map((d) => {
+        const now = writes.get(d) as { writes: number; bytes: number }
+        const then = before.get(d) as { writes: number; bytes: number; packets: number }
+        return { writes: now.writes - then.writes, bytes: now.bytes - then.bytes, packets: packets(d.udx) - then.packets }
+      })
+      deltas.sort((x, y) => y.bytes - x.bytes)
+      const sender = deltas[0] ?? { writes: 0, bytes: 0, packets: 0 }
+      const receiver = deltas[1] ?? { writes: 0, bytes: 0, packets: 0 }
+      return {
+        udx_writes_per_payload: round(sender.writes / count, 3),
+        bytes_per_udx_write: round(sender.bytes / Math.max(1, sender.writes), 4),
+        data_packets_per_payload: round(sender.packets / count, 3),
+        ack_packets_per_payload: round(receiver.packets / count, 3),
+      }
+    } finally {
+      await link.close()
+    }
+  } finally {
+    UdxDuplex.prototype._write = original
+  }
+}
+
+interface LayerFigures {
+  setup_ms: number
+  echo_p50_us: number
+  echo_p99_us: number
+  msgs_per_s: number
+  bulk_mb_s: number
+  mem_kib_per_session?: number
+  mem_external_kib_per_session?: number
+}
+
+async function measureLayer(ctx: BenchContext, contender: Contender): Promise<LayerFigures> {
+  const { scale } = ctx
+  ctx.progress(`diagnostics: ${contender.label}`)
+  await measureSetup(contender, 3)
+  const setup = summarize(await measureSetup(contender, Math.ceil(scale.setupDials / 4)))
+  const echo = summarize(await measureEcho(contender, ECHO_BYTES, scale.echoWarmup, scale.echoRoundTrips))
+  const small = await measureStream(contender, SMALL_MESSAGE_BYTES, scale.smallMessages, Math.ceil(scale.smallMessages / 10))
+  const bulkCount = Math.ceil(scale.bulkBytes / 2 / BULK_MESSAGE_BYTES)
+  const bulk = await measureStream(contender, BULK_MESSAGE_BYTES, bulkCount, Math.ceil(bulkCount / 10))
+  return {
+    setup_ms: round(setup.p50),
+    echo_p50_us: round(echo.p50),
+    echo_p99_us: round(echo.p99),
+    msgs_per_s: round(small.payloadsPerSecond),
+    bulk_mb_s: round(bulk.megabytesPerSecond),
+  }
+}
+
+export const diagnosticsSection: BenchSection = {
+  name: 'diagnostics',
+  title: 'Diagnostics: the same figures layer by layer',
+  async run(ctx: BenchContext): Promise<SectionResult> {
+    const layers: Record<string, LayerFigures> = {}
+    const counts: Record<string, WriteCounts> = {}
+    const make: Array<() => Promise<Contender>> = [
+      () => new TcpContender().start(),
+      () => TlsBaseline.start(ctx.fixture),
+      async () => new UdxContender('bare', ctx.fixture),
+      async () => new UdxContender('duplex', ctx.fixture),
+      async () => new UdxContender('tls', ctx.fixture),
+      () => OverlayNodeContender.start(ctx.fixture),
+    ]
+    for (const start of make) {
+      const contender = await start()
+      try {
+        const name = contender.side === 'overlay' ? 'overlay' : contender.label
+        layers[name] = await measureLayer(ctx, contender)
+        if (name === 'udx+duplex+tls' || name === 'overlay') counts[name] = await countWrites(contender, SMALL_MESSAGE_BYTES, Math.min(scale(ctx), 20_000))
+      } finally {
+        await closeAll([contender])
+      }
+    }
+    for (const kind of ['tcp', 'baseline', 'udx', 'udx+duplex', 'udx+duplex+tls', 'overlay'] as const) {
+      ctx.progress(`diagnostics: memory, ${kind}`)
+      const report = await runMemoryChild(kind, ctx.fixture.dir, ctx.scale.memorySessions)
+      const layer = layers[kind === 'baseline' ? 'node:tls over TCP' : kind]
+      if (layer) Object.assign(layer, { mem_kib_per_session: round(report.rss_kib), mem_external_kib_per_session: round(report.external_kib) })
+    }
+    const keys = ['setup_ms', 'echo_p50_us', 'echo_p99_us', 'msgs_per_s', 'bulk_mb_s', 'mem_kib_per_session', 'mem_external_kib_per_session'] as const
+    const names = Object.keys(layers)
+    const width = Math.max(...names.map((n) => n.length))
+    const notes = [
+      `${'layer'.padEnd(width)}  ${keys.map((k) => k.replace('_per_session', '').padStart(14)).join('')}`,
+      ...names.map((name) => `${name.padEnd(width)}  ${keys.map((k) => String(layers[name]?.[k] ?? '-').padStart(14)).join('')}`),
+      ...Object.entries(counts).map(([name, c]) => `${name}: per ${SMALL_MESSAGE_BYTES} B payload ${c.udx_writes_per_payload} UDX writes of ${c.bytes_per_udx_write} B, ${c.data_packets_per_payload} data packets, ${c.ack_packets_per_payload} ack packets`),
+    ]
+    return { figures: [], data: { layers, write_counts: counts }, notes }
+  },
+}
+
+function scale(ctx: BenchContext): number {
+  return ctx.scale.smallMessages
+}

@@ -1,0 +1,337 @@
+/**
+ * Frames: the decoder and the batching writer on raw bytes, then what an
+ * authenticated rogue can do with hand-made frames on a real session (each
+ * refusal closes that session with its own code; the node keeps serving).
+ */
+import assert from 'node:assert/strict'
+import { before, describe, it, type TestContext } from 'node:test'
+import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../../src/constants.js'
+import type { ErrorCode, OverlayError } from '../../src/errors.js'
+import { BinaryWriter } from '../../src/messaging/binary.js'
+import { encodeMessage } from '../../src/messaging/codec.js'
+import { MessageType, type Message } from '../../src/messaging/messages.js'
+import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
+import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame } from '../../src/session/framing.js'
+import { SessionFrame } from '../../src/session/session-frames.js'
+import { startNode } from '../helpers/nodes.js'
+import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
+import { assertLocalCode, assertServes, assertToldByClose, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
+import { nextEvent, until } from '../helpers/wait.js'
+
+function decodeAll(decoder: FrameDecoder, chunks: Buffer[]): Frame[] {
+  const frames: Frame[] = []
+  for (const chunk of chunks) decoder.push(chunk, (frame) => frames.push({ type: frame.type, body: Buffer.from(frame.body) }))
+  return frames
+}
+
+/** A frame with an arbitrary header, for the malformed cases encodeFrame cannot make. */
+function rawFrame(length: number, version: number, type: number, body: Buffer = Buffer.alloc(0)): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES)
+  header.writeUInt32BE(length, 0)
+  header[4] = version
+  header[5] = type
+  return Buffer.concat([header, body])
+}
+
+const SAMPLE: Frame[] = [
+  { type: 0x13, body: Buffer.from('hello') },
+  { type: SessionFrame.AuthOk, body: Buffer.alloc(0) },
+  { type: 0x11, body: Buffer.from([0, 0, 0, 42]) },
+  { type: 0x7f, body: Buffer.alloc(300, 0xab) },
+]
+const SAMPLE_BYTES = Buffer.concat(SAMPLE.map((f) => encodeFrame(f.type, f.body)))
+
+describe('FrameDecoder', () => {
+  it('decodes frames split across chunks at every byte boundary', () => {
+    for (let cut = 0; cut <= SAMPLE_BYTES.length; cut++) {
+      const frames = decodeAll(new FrameDecoder(1024), [SAMPLE_BYTES.subarray(0, cut), SAMPLE_BYTES.subarray(cut)])
+      assert.deepEqual(frames, SAMPLE, `split at byte ${cut}`)
+    }
+  })
+
+  it('decodes frames split into three chunks at every pair of boundaries in the headers', () => {
+    // Every cut inside the first two frames (headers included), combined with every second cut.
+    const limit = FRAME_HEADER_BYTES * 2 + 5
+    for (let a = 0; a <= limit; a++) {
+      for (let b = a; b <= SAMPLE_BYTES.length; b++) {
+        const chunks = [SAMPLE_BYTES.subarray(0, a), SAMPLE_BYTES.subarray(a, b), SAMPLE_BYTES.subarray(b)]
+        assert.deepEqual(decodeAll(new FrameDecoder(1024), chunks), SAMPLE, `cuts at ${a} and ${b}`)
+      }
+    }
+  })
+
+  it('decodes a stream fed one byte at a time', () => {
+    const chunks = [...SAMPLE_BYTES].map((byte) => Buffer.from([byte]))
+    assert.deepEqual(decodeAll(new FrameDecoder(1024), chunks), SAMPLE)
+  })
+
+  it('decodes many frames from one chunk, in order', () => {
+    const frames = Array.from({ length: 2_000 }, (_, i) => ({ type: 0x10 + (i % 200), body: Buffer.from(`frame ${i}`) }))
+    const decoded = decodeAll(new FrameDecoder(1024), [Buffer.concat(frames.map((f) => encodeFrame(f.type, f.body)))])
+    assert.deepEqual(decoded, frames)
+  })
+
+  it('accepts a frame exactly at the size limit', () => {
+    const body = Buffer.alloc(100 - 2, 1) // length counts version and type
+    assert.deepEqual(decodeAll(new FrameDecoder(100), [encodeFrame(0x13, body)]), [{ type: 0x13, body }])
+  })
+
+  it('refuses a frame one byte over the limit: OVL_FRAME_TOO_LARGE', () => {
+    assert.throws(() => decodeAll(new FrameDecoder(100), [encodeFrame(0x13, Buffer.alloc(99))]), { code: 'OVL_FRAME_TOO_LARGE' })
+  })
+
+  it('checks the size from the 4 length bytes alone, before any of the body arrives', () => {
+    for (const length of [101, 2 ** 31, 0xffffffff]) {
+      const header = Buffer.alloc(4)
+      header.writeUInt32BE(length)
+      const decoder = new FrameDecoder(100)
+      assert.throws(() => decoder.push(header, () => {}), { code: 'OVL_FRAME_TOO_LARGE' }, `length ${length}`)
+    }
+    // The 4 bytes may come in pieces: the check runs as soon as the last one is in.
+    const decoder = new FrameDecoder(100)
+    decoder.push(Buffer.from([0x80, 0x00]), () => {})
+    decoder.push(Buffer.from([0x00]), () => {})
+    assert.throws(() => decoder.push(Buffer.from([0x00]), () => {}), { code: 'OVL_FRAME_TOO_LARGE' })
+    assert.equal(decoder.bufferedBytes, 4, 'nothing beyond the length bytes was kept')
+  })
+
+  it('refuses a length shorter than the version and type bytes: OVL_FRAME_MALFORMED', () => {
+    for (const length of [0, 1]) {
+      assert.throws(() => decodeAll(new FrameDecoder(100), [rawFrame(length, PROTOCOL_VERSION, 0x13)]), { code: 'OVL_FRAME_MALFORMED' })
+    }
+  })
+
+  it('refuses another protocol version: OVL_FRAME_VERSION', () => {
+    for (const version of [0, PROTOCOL_VERSION + 1, 0xff]) {
+      assert.throws(() => decodeAll(new FrameDecoder(100), [rawFrame(2, version, 0x13)]), { code: 'OVL_FRAME_VERSION' }, `version ${version}`)
+    }
+  })
+
+  it('refuses a stream that ends inside a frame: OVL_FRAME_TRUNCATED', () => {
+    for (const cut of [1, 3, 4, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + 3]) {
+      const decoder = new FrameDecoder(1024)
+      const frames = decodeAll(decoder, [SAMPLE_BYTES.subarray(0, cut)])
+      assert.equal(frames.length, 0)
+      assert.throws(() => decoder.end(), { code: 'OVL_FRAME_TRUNCATED' }, `cut at ${cut}`)
+    }
+  })
+
+  it('accepts a stream that ends between frames', () => {
+    const decoder = new FrameDecoder(1024)
+    assert.equal(decodeAll(decoder, [SAMPLE_BYTES]).length, SAMPLE.length)
+    assert.doesNotThrow(() => decoder.end())
+    assert.doesNotThrow(() => new FrameDecoder(10).end(), 'an empty stream is not truncated')
+  })
+
+  it('ignores empty chunks', () => {
+    const decoder = new FrameDecoder(1024)
+    assert.deepEqual(decodeAll(decoder, [Buffer.alloc(0), SAMPLE_BYTES, Buffer.alloc(0)]), SAMPLE)
+    assert.equal(decoder.bufferedBytes, 0)
+  })
+
+  it('encodes the header as length (version + type + body), version, type', () => {
+    const frame = encodeFrame(0x42, Buffer.from([9, 8, 7]))
+    assert.deepEqual(frame, Buffer.from([0, 0, 0, 5, PROTOCOL_VERSION, 0x42, 9, 8, 7]))
+    const target = Buffer.alloc(8, 0xee)
+    encodeFrameHeader(0x01, 96, target, 1)
+    assert.deepEqual(target, Buffer.from([0xee, 0, 0, 0, 98, PROTOCOL_VERSION, 0x01, 0xee]))
+  })
+})
+
+describe('FrameWriter', () => {
+  class Sink {
+    writes: Buffer[] = []
+    accept = true
+    write(chunk: Buffer): boolean {
+      this.writes.push(Buffer.from(chunk))
+      return this.accept
+    }
+  }
+
+  it('batches the frames written in one tick into one sink write', async () => {
+    const sink = new Sink()
+    const writer = new FrameWriter(sink)
+    for (const frame of SAMPLE) assert.equal(writer.write(frame.type, frame.body), true)
+    assert.equal(sink.writes.length, 0, 'nothing is written synchronously below the batch size')
+    assert.equal(writer.pendingBytes, SAMPLE_BYTES.length)
+    await Promise.resolve()
+    assert.equal(sink.writes.length, 1)
+    assert.deepEqual(sink.writes[0], SAMPLE_BYTES)
+    assert.equal(writer.pendingBytes, 0)
+  })
+
+  it('writes frames from different ticks separately', async () => {
+    const sink = new Sink()
+    const writer = new FrameWriter(sink)
+    writer.write(0x13, Buffer.from('a'))
+    await new Promise((resolve) => setImmediate(resolve))
+    writer.write(0x13, Buffer.from('b'))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(sink.writes, [encodeFrame(0x13, Buffer.from('a')), encodeFrame(0x13, Buffer.from('b'))])
+  })
+
+  it('flushes at once when the batch reaches its size, and passes on backpressure', async () => {
+    const sink = new Sink()
+    sink.accept = false
+    const writer = new FrameWriter(sink)
+    const body = Buffer.alloc(WRITE_BATCH_BYTES / 4, 7)
+    assert.equal(writer.write(0x13, body), true)
+    assert.equal(writer.write(0x13, body), true)
+    assert.equal(writer.write(0x13, body), true)
+    assert.equal(writer.write(0x13, body), false, 'the fourth frame fills the batch: flushed, and the sink said wait')
+    assert.equal(sink.writes.length, 1)
+    assert.equal(sink.writes[0]?.length, 4 * (FRAME_HEADER_BYTES + body.length))
+    await Promise.resolve()
+    assert.equal(sink.writes.length, 1, 'the scheduled flush finds nothing left')
+    const decoded = decodeAll(new FrameDecoder(WRITE_BATCH_BYTES), sink.writes)
+    assert.equal(decoded.length, 4)
+  })
+
+  it('flush() with nothing pending writes nothing', () => {
+    const sink = new Sink()
+    assert.equal(new FrameWriter(sink).flush(), true)
+    assert.equal(sink.writes.length, 0)
+  })
+})
+
+describe('frame attacks on a real session', () => {
+  let honest: TestCredentials
+  let probe: TestCredentials
+  let member: TestCredentials
+
+  before(async () => {
+    const ca = await testCa('framing CA')
+    honest = testCredentials(ca, 'honest')
+    probe = testCredentials(ca, 'probe')
+    member = testCredentials(ca, 'member')
+  })
+
+  /** A rogue with a valid certificate and key, authenticated: its session is up at `node`. */
+  async function authenticatedRogue(t: TestContext, node: OverlayNode): Promise<{ channel: RogueChannel; session: OverlaySession }> {
+    const rogue = RogueEndpoint.start(t)
+    const up = nextEvent<[OverlaySession]>(node, 'session:up', (s) => s.peerId === member.identity.nodeId)
+    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
+    await channel.authenticate(member.identity)
+    const [session] = await up
+    return { channel, session }
+  }
+
+  /** `attack` on an up session closes it with `code`; the rogue is told; the node keeps serving. */
+  async function refusedOnSession(t: TestContext, code: ErrorCode, attack: (channel: RogueChannel) => void): Promise<void> {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    attack(channel)
+    assertLocalCode((await down)[1], code)
+    await assertToldByClose(t, channel, code)
+    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+    await assertServes(t, node, probe)
+  }
+
+  it('delivers a frame exactly at limits.maxFrameBytes', async (t) => {
+    const node = await startNode(t, { ...honest, limits: { maxFrameBytes: 1024 } })
+    const { channel } = await authenticatedRogue(t, node)
+    const text = 'x'.repeat(1024 - 2 - 2) // version and type, then the string's u16 length
+    const got = nextEvent<[Message]>(node, 'message')
+    const { type, body } = encodeMessage({ type: MessageType.Chat, text })
+    assert.equal(encodeFrame(type, body).length, 4 + 1024)
+    channel.sendFrame(type, body)
+    assert.deepEqual((await got)[0], { type: MessageType.Chat, text })
+  })
+
+  it('closes the session on a frame one byte over limits.maxFrameBytes: OVL_FRAME_TOO_LARGE', async (t) => {
+    const node = await startNode(t, { ...honest, limits: { maxFrameBytes: 1024 } })
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    const { type, body } = encodeMessage({ type: MessageType.Chat, text: 'x'.repeat(1024 - 2 - 2 + 1) })
+    channel.sendFrame(type, body)
+    assertLocalCode((await down)[1], 'OVL_FRAME_TOO_LARGE')
+    await assertServes(t, node, probe)
+  })
+
+  it('refuses a frame announcing 2^31 bytes from its header alone and closes promptly: OVL_FRAME_TOO_LARGE', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    const started = Date.now()
+    // 2 GiB announced, 16 bytes sent: a node that waited for the body would never close.
+    channel.sendRaw(rawFrame(2 ** 31, PROTOCOL_VERSION, MessageType.Chat, Buffer.alloc(10, 0x61)))
+    assertLocalCode((await down)[1], 'OVL_FRAME_TOO_LARGE')
+    await channel.waitClosed(2_000)
+    t.diagnostic(`session closed ${Date.now() - started} ms after the header`)
+    await assertToldByClose(t, channel, 'OVL_FRAME_TOO_LARGE')
+    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+    await assertServes(t, node, probe)
+  })
+
+  it('closes the session on a stream that ends inside a frame: OVL_FRAME_TRUNCATED', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    channel.sendRaw(rawFrame(100, PROTOCOL_VERSION, MessageType.Chat, Buffer.alloc(10, 0x61)))
+    channel.end()
+    assertLocalCode((await down)[1], 'OVL_FRAME_TRUNCATED')
+    await channel.waitClosed()
+    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+    await assertServes(t, node, probe)
+  })
+
+  it('closes the session on a frame of another version: OVL_FRAME_VERSION', async (t) => {
+    await refusedOnSession(t, 'OVL_FRAME_VERSION', (channel) => channel.sendRaw(rawFrame(6, PROTOCOL_VERSION + 1, MessageType.Ping, Buffer.from([0, 0, 0, 1]))))
+  })
+
+  it('closes the session on a frame length below its header: OVL_FRAME_MALFORMED', async (t) => {
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendRaw(Buffer.from([0, 0, 0, 1, PROTOCOL_VERSION])))
+  })
+
+  it('closes the session on an unknown message type: OVL_MESSAGE_UNKNOWN_TYPE', async (t) => {
+    await refusedOnSession(t, 'OVL_MESSAGE_UNKNOWN_TYPE', (channel) => channel.sendFrame(0x7e, Buffer.from([1, 2, 3])))
+  })
+
+  it('closes the session on an unknown session frame type: OVL_MESSAGE_UNKNOWN_TYPE', async (t) => {
+    await refusedOnSession(t, 'OVL_MESSAGE_UNKNOWN_TYPE', (channel) => channel.sendFrame(0x0e))
+  })
+
+  it('closes the session on a truncated CHAT body: OVL_FRAME_MALFORMED', async (t) => {
+    const chat = new BinaryWriter().string('this text is cut short').finish()
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(MessageType.Chat, chat.subarray(0, 8)))
+  })
+
+  it('closes the session on a PING with trailing bytes: OVL_FRAME_MALFORMED', async (t) => {
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(MessageType.Ping, Buffer.from([0, 0, 0, 1, 0])))
+  })
+
+  it('closes the session on a CHAT that is not UTF-8: OVL_FRAME_MALFORMED', async (t) => {
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(MessageType.Chat, Buffer.from([0, 2, 0xc3, 0x28])))
+  })
+
+  it('refuses a message before authentication: OVL_MESSAGE_UNEXPECTED', async (t) => {
+    const node = await startNode(t, honest)
+    const rogue = RogueEndpoint.start(t)
+    const failed = nextHandshakeFailure(node)
+    const received: Message[] = []
+    node.on('message', (message) => received.push(message))
+    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
+    const { type, body } = encodeMessage({ type: MessageType.Chat, text: 'let me in' })
+    channel.sendFrame(type, body)
+    assertLocalCode(await failed, 'OVL_MESSAGE_UNEXPECTED')
+    await assertToldByClose(t, channel, 'OVL_MESSAGE_UNEXPECTED')
+    assert.deepEqual(received, [], 'the message was not delivered')
+    await until(() => node.counts.halfOpen === 0 && node.counts.streams === 0, 5_000, 'the connection to be released')
+    await assertServes(t, node, probe)
+  })
+
+  it('refuses a message after a valid AUTH but before the AUTH_OK: OVL_MESSAGE_UNEXPECTED', async (t) => {
+    const node = await startNode(t, honest)
+    const rogue = RogueEndpoint.start(t)
+    const failed = nextHandshakeFailure(node)
+    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
+    channel.sendAuth(channel.proof(member.identity))
+    await channel.frame(SessionFrame.AuthOk) // the honest node verified the rogue; the rogue withholds its AUTH_OK
+    const { type, body } = encodeMessage({ type: MessageType.Ping, seq: 1 })
+    channel.sendFrame(type, body)
+    assertLocalCode(await failed, 'OVL_MESSAGE_UNEXPECTED')
+    await assertToldByClose(t, channel, 'OVL_MESSAGE_UNEXPECTED')
+    await assertServes(t, node, probe)
+  })
+})
