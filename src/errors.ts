@@ -95,6 +95,15 @@ export class AbortError extends OverlayError {
   }
 }
 
+/** The error an aborted operation rejects with: the signal's reason if it is ours, else OVL_ABORTED. */
+export function abortError(signal: AbortSignal): OverlayError {
+  const reason: unknown = signal.reason
+  if (reason instanceof OverlayError) return reason
+  const error = new AbortError(reason instanceof Error ? `aborted: ${reason.message}` : 'aborted')
+  if (reason !== undefined) Object.defineProperty(error, 'cause', { value: reason })
+  return error
+}
+
 export function isOverlayError(err: unknown): err is OverlayError {
   return err instanceof OverlayError
 }

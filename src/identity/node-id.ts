@@ -42,8 +42,9 @@ export function base32Decode(text: string): Uint8Array | null {
       bits -= 8
     }
   }
-  // Non-canonical encodings (stray bits set in the last character) are refused.
-  if ((buffer & ((1 << bits) - 1)) !== 0) return null
+  // A whole character left over (1, 3 or 6 characters mod 8) encodes no byte;
+  // stray bits set in the last character make a non-canonical encoding.
+  if (bits >= 5 || (buffer & ((1 << bits) - 1)) !== 0) return null
   return out
 }
 

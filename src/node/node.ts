@@ -12,7 +12,7 @@ import { messageCodec } from '../messaging/codec.js'
 import type { Message } from '../messaging/messages.js'
 import { openSession } from '../session/handshake.js'
 import { RevocationList } from '../session/revocation.js'
-import type { Session } from '../session/session.js'
+import { revokedError, type Session } from '../session/session.js'
 import { TlsConfig, type TlsCredentials } from '../session/tls-context.js'
 import type { Connection, RemoteAddress } from '../transport/connection.js'
 import { ConnectionSetup } from '../transport/connection-setup.js'
@@ -218,7 +218,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   #dropRevoked(): void {
     for (const session of this.sessions()) {
       if (this.revocation.has(session.peerId)) {
-        session.fail(new OverlayError('OVL_PEER_REVOKED', `node ${session.peerId} ("${session.peer.name}") is revoked`))
+        session.fail(revokedError(session.peer))
       }
     }
   }

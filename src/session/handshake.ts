@@ -4,7 +4,7 @@
  */
 import tls from 'node:tls'
 import { ALPN_PROTOCOL } from '../constants.js'
-import { AbortError, HandshakeError, type OverlayError } from '../errors.js'
+import { abortError, HandshakeError, type OverlayError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { Connection } from '../transport/connection.js'
 import { UdxDuplex } from '../transport/stream-adapter.js'
@@ -48,7 +48,7 @@ export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>
     codec: init.codec,
     maxFrameBytes: init.maxFrameBytes,
   })
-  const onAbort = (): void => session.destroy(signal.reason as OverlayError)
+  const onAbort = (): void => session.destroy(abortError(signal))
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     await session.ready()
@@ -93,7 +93,7 @@ function untilSecure(socket: tls.TLSSocket, role: TlsRole, signal: AbortSignal):
     const onSecure = (): void => done()
     const onError = (err: Error): void => done(mapTlsError(err))
     const onClose = (): void => done(new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', 'the connection closed during the TLS handshake'))
-    const onAbort = (): void => done((signal.reason as OverlayError) ?? new AbortError())
+    const onAbort = (): void => done(abortError(signal))
     if (signal.aborted) return onAbort()
     socket.once(secureEvent, onSecure)
     socket.once('error', onError)

@@ -50,6 +50,10 @@ export interface SessionEvents<M> {
 
 export type SessionState = 'binding' | 'up' | 'closed'
 
+export function revokedError(peer: { nodeId: NodeId; name: string }): HandshakeError {
+  return new HandshakeError('OVL_PEER_REVOKED', `node ${peer.nodeId} ("${peer.name}") is revoked`)
+}
+
 /** How long a closing session waits for the peer to finish before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000
 
@@ -66,6 +70,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   closeReason: OverlayError | null = null
   readonly #socket: tls.TLSSocket
   readonly #codec: MessageCodec<M>
+  readonly #revocation: RevocationList
   readonly #decoder: FrameDecoder
   readonly #writer: FrameWriter
   readonly #exporter: Buffer
@@ -85,6 +90,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     this.remote = init.remote
     this.#socket = init.socket
     this.#codec = init.codec
+    this.#revocation = init.revocation
     this.#decoder = new FrameDecoder(init.maxFrameBytes)
     this.#writer = new FrameWriter(init.socket)
     this.#ready = new Promise((resolve, reject) => {
@@ -96,14 +102,18 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     init.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     init.socket.on('end', () => this.#onEnd())
     init.socket.on('error', (err) => this.#finish(mapTlsError(err)))
-    init.socket.on('close', () => this.#finish(null))
+    init.socket.on('close', () => {
+      if (this.#graceTimer) clearTimeout(this.#graceTimer)
+      this.#graceTimer = null
+      this.#finish(null)
+    })
     init.socket.on('drain', () => this.emit('drain'))
 
     const peerRole: TlsRole = init.role === 'client' ? 'server' : 'client'
     let peer: PeerCertificateInfo
     try {
       peer = checkPeerCertificate(init.socket.getPeerX509Certificate(), init.tls.caCert, peerRole)
-      if (init.revocation.has(peer.nodeId)) throw new HandshakeError('OVL_PEER_REVOKED', `node ${peer.nodeId} ("${peer.name}") is revoked`)
+      if (init.revocation.has(peer.nodeId)) throw revokedError(peer)
       if (peer.nodeId === init.identity.nodeId) throw new HandshakeError('OVL_SELF_CONNECT', 'connected to itself')
     } catch (err) {
       this.peer = { nodeId: '', name: '', fingerprint: '' }
@@ -156,10 +166,14 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     if (reason) this.#rejectReady(reason)
   }
 
-  /** Closes the session because of `error` (bad input, failed check): the peer is told, then the socket ends. */
+  /**
+   * Closes the session because of `error` (bad input, failed check). It is
+   * closed for this node at once; the socket lingers until the CLOSE frame
+   * telling the peer why has left (at most CLOSE_GRACE_MS).
+   */
   fail(error: OverlayError): void {
     this.close(error)
-    this.#finish(error)
+    this.#finish(error, { linger: true })
   }
 
   destroy(error?: OverlayError): void {
@@ -211,6 +225,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
         throw new ProtocolError('OVL_MESSAGE_UNKNOWN_TYPE', `unknown session frame type 0x${frame.type.toString(16)}`)
     }
     if (this.#state === 'binding' && this.#peerVerified && this.#peerAccepted) {
+      // The list may have changed while the handshake was in flight.
+      if (this.#revocation.has(this.peer.nodeId)) throw revokedError(this.peer)
       this.#state = 'up'
       this.#resolveReady()
       this.emit('up')
@@ -225,13 +241,15 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     }
   }
 
-  #finish(error: OverlayError | null): void {
+  #finish(error: OverlayError | null, options: { linger?: boolean } = {}): void {
     if (this.#state === 'closed') return
     const wasBinding = this.#state === 'binding'
     this.#state = 'closed'
-    if (this.#graceTimer) clearTimeout(this.#graceTimer)
-    this.#graceTimer = null
-    this.#socket.destroy()
+    if (!options.linger) {
+      if (this.#graceTimer) clearTimeout(this.#graceTimer)
+      this.#graceTimer = null
+      this.#socket.destroy()
+    }
     const reason = error ?? this.closeReason
     if (wasBinding) this.#rejectReady(reason ?? new ClosedError('OVL_SESSION_CLOSED', 'closed before the session was authenticated'))
     this.emit('close', reason)

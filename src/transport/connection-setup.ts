@@ -7,7 +7,7 @@ import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { UDXStream, UdxAddress } from 'udx-native'
 import { CONTROL_MAGIC, MAX_PENDING_DIALS, SETUP_RETRY_INITIAL_MS, SETUP_RETRY_MAX_MS } from '../constants.js'
-import { AbortError, ClosedError, SetupError } from '../errors.js'
+import { abortError, ClosedError, SetupError } from '../errors.js'
 import { Connection, type RemoteAddress } from './connection.js'
 import { CookieJar } from './cookie.js'
 import { ControlType, decodeSetup, encodeSetup, isSetupType, NONCE_BYTES, RejectReason, type SetupDatagram } from './setup-datagram.js'
@@ -80,7 +80,7 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
   /** Opens a UDX stream to host:port. Resolves once both sides know each other's stream id. */
   dial(remote: RemoteAddress, options: { signal?: AbortSignal } = {}): Promise<Connection> {
     if (this.#closed) return Promise.reject(new ClosedError('OVL_NODE_CLOSED', 'node is stopped'))
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason ?? new AbortError())
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal))
     if (this.#dials.size >= MAX_PENDING_DIALS) {
       return Promise.reject(new SetupError('OVL_SETUP_LIMIT', `too many dials in progress (${MAX_PENDING_DIALS})`))
     }
@@ -93,7 +93,7 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
             : new SetupError('OVL_SETUP_TIMEOUT', `no answer from ${remote.host}:${remote.port} within ${this.#init.dialTimeoutMs} ms`),
         )
       }, this.#init.dialTimeoutMs).unref()
-      const onAbort = (): void => fail(options.signal?.reason ?? new AbortError())
+      const onAbort = (): void => fail(abortError(options.signal as AbortSignal))
       options.signal?.addEventListener('abort', onAbort, { once: true })
 
       const done = (): void => {

@@ -6,6 +6,9 @@
 import { Duplex } from 'node:stream'
 import type { UDXStream } from 'udx-native'
 
+/** Longest a stream waits, after its owner is done with it, for its last bytes to be acknowledged. */
+const LINGER_MS = 2_000
+
 export class UdxDuplex extends Duplex {
   readonly udx: UDXStream
   #onDrain: (() => void) | null = null
@@ -40,9 +43,22 @@ export class UdxDuplex extends Duplex {
     callback()
   }
 
+  /**
+   * node:tls destroys its socket right after writing its last bytes (an alert
+   * after a failed handshake, close_notify): end the UDX stream instead of
+   * destroying it, so those bytes reach the peer, and destroy it after
+   * LINGER_MS if the peer never finishes.
+   */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#onDrain = null
-    this.udx.destroy()
+    const udx = this.udx
+    if (error !== null || udx.destroying || udx.destroyed) {
+      udx.destroy()
+    } else {
+      udx.end()
+      const timer = setTimeout(() => udx.destroy(), LINGER_MS).unref()
+      udx.once('close', () => clearTimeout(timer))
+    }
     callback(error)
   }
 }

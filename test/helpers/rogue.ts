@@ -282,31 +282,14 @@ export async function rogueDial(rogue: RogueEndpoint, remote: RemoteAddress, ini
 
 // --- what the rogue is told ------------------------------------------------------
 
-/**
- * Two known bugs in src/ keep the far end from learning why it was refused.
- * Checks of what the far end was told run as todo subtests until they are
- * fixed; then delete the todo and let them run as plain assertions.
- *
- * closeFrameLost: Session.fail() (src/session/session.ts) queues the CLOSE frame
- *   and #finish() destroys the TLS socket in the same tick; the frame never
- *   leaves and the peer sees a reset (ECONNRESET, OVL_TLS_HANDSHAKE_FAILED).
- * tlsAlertLost: UdxDuplex._destroy (src/transport/stream-adapter.ts) destroys the
- *   UDX stream at once, dropping bytes node:tls wrote just before destroying the
- *   socket (its alert after a failed handshake); the peer sees a reset.
- */
-export const KNOWN_BUGS = {
-  closeFrameLost: 'Session.fail() destroys the socket before its CLOSE frame leaves (src/session/session.ts)',
-  tlsAlertLost: 'UdxDuplex._destroy() drops the TLS alert written just before (src/transport/stream-adapter.ts)',
-} as const
-
 /** A subtest that checks what the far end was told by a CLOSE frame. */
 export function closeCheck(t: TestContext, name: string, check: () => void): Promise<void> {
-  return t.test(name, { todo: KNOWN_BUGS.closeFrameLost }, check)
+  return t.test(name, check)
 }
 
 /** A subtest that checks what the far end was told by a TLS alert. */
 export function alertCheck(t: TestContext, name: string, check: () => void): Promise<void> {
-  return t.test(name, { todo: KNOWN_BUGS.tlsAlertLost }, check)
+  return t.test(name, check)
 }
 
 /** Asserts `error` is an OverlayError with `code`, judged by this side (origin 'local'). */

@@ -236,7 +236,6 @@ describe('refusals at session setup', () => {
 
     it(
       'refuses a peer revoked while its handshake is in flight',
-      { todo: 'the revocation list is checked only when TLS completes and for sessions already up (src/session/session.ts, src/node/node.ts #dropRevoked)' },
       async (t) => {
         const node = await startNode(t, honest)
         const rogue = RogueEndpoint.start(t)
