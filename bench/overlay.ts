@@ -112,7 +112,7 @@ class LinkTable {
 }
 
 function chat(bytes: number): Message {
-  return { type: MessageType.Chat, text: 'a'.repeat(bytes) }
+  return { type: MessageType.Chat, id: 0, text: 'a'.repeat(bytes) }
 }
 
 export class OverlayNodeContender implements Contender {

@@ -52,3 +52,24 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 /** Our control datagrams. STUN starts with 0x00/0x01, UDX packets with 0xff. */
 export const CONTROL_MAGIC = 0xa5
 export const UDX_MAGIC = 0xff
+
+// --- the overlay ---------------------------------------------------------------
+
+/** Records in one PEERS message: what one exchange can make a node verify and store. */
+export const MAX_RECORDS_PER_EXCHANGE = 32
+/** Hops a broadcast or routed message may take: the diameter of any overlay we expect, with room. */
+export const DEFAULT_HOP_LIMIT = 16
+/** Broadcast ids remembered for de-duplication (an lru-cache; the replay window covers the rest). */
+export const BROADCAST_SEEN_MAX = 16_384
+/** Origins whose replay windows are kept. */
+export const BROADCAST_ORIGINS_MAX = 4_096
+/** A broadcast whose seq (a time in microseconds) is older than this, or this far in the future, is refused. */
+export const BROADCAST_MAX_AGE_MS = 10 * 60_000
+/** Routed messages remembered (de-duplication and the way back for their ACK). */
+export const ROUTED_SEEN_MAX = 16_384
+/** Messages this node waits on an ACK for, at once. */
+export const MAX_PENDING_DELIVERIES = 1_024
+/** How long a sender waits for an ACK. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000
+/** Learned routes (destination -> the peer it was last heard through). */
+export const ROUTES_MAX = 16_384

@@ -47,6 +47,15 @@ export const ERROR_CODES = {
 
   // overlay
   OVL_HEARTBEAT_TIMEOUT: 'Nothing was heard from a peer for the heartbeat timeout: it is declared down.',
+  OVL_PEER_LEFT: 'The peer left the network gracefully (it sent LEAVE).',
+  OVL_PEER_LIMIT: 'The peer is at its limit of sessions; it sent records of other peers to try instead.',
+  OVL_PEER_UNKNOWN: 'No known node matches the given node id, id prefix, name or address.',
+  OVL_PEER_AMBIGUOUS: 'More than one known node matches the given prefix or name; give more of the node id.',
+  OVL_NO_ROUTE: 'This node has no session to send the message through.',
+  OVL_DELIVERY_TIMEOUT: 'The target did not acknowledge the message in time (offline or unreachable).',
+  OVL_DELIVERY_REFUSED: 'The target refused the message: the sender is over its rate limit there.',
+  OVL_PENDING_LIMIT: 'Too many messages are waiting for an acknowledgement; retry when some have been answered.',
+  OVL_RECORD_INVALID: 'A peer record does not verify or names another node than the session it came on.',
 
   // lifecycle
   OVL_SESSION_CLOSED: 'The session is closed.',
@@ -86,6 +95,8 @@ export class SetupError extends OverlayError {}
 export class HandshakeError extends OverlayError {}
 /** Frames and messages that do not decode or are not allowed. */
 export class ProtocolError extends OverlayError {}
+/** A direct message that was not delivered, or could not be sent. */
+export class DeliveryError extends OverlayError {}
 /** Use after close. */
 export class ClosedError extends OverlayError {}
 export class TimeoutError extends OverlayError {}

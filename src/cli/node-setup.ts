@@ -46,6 +46,11 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
     host: config.listen.host,
     port: config.listen.port,
     limits: config.limits,
+    heartbeat: config.heartbeat,
+    peers: config.peers,
+    messaging: config.messaging,
+    bootstrap: config.bootstrap,
+    dataDir: config.dataDir,
     revoked: config.revoked,
     logger,
   })

@@ -10,10 +10,14 @@ export interface OutputSink {
 
 export class Output {
   readonly json: boolean
-  readonly #sink: OutputSink
+  #sink: OutputSink
 
   constructor(json: boolean, sink: OutputSink = { write: (line) => process.stdout.write(line) }) {
     this.json = json
+    this.#sink = sink
+  }
+
+  setSink(sink: OutputSink): void {
     this.#sink = sink
   }
 

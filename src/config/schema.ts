@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { z } from 'zod'
-import { DEFAULT_LIMITS } from '../node/defaults.js'
+import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_MESSAGING, DEFAULT_PEERS } from '../node/defaults.js'
 import { isNodeId } from '../identity/node-id.js'
 
 const expected = (text: string) => ({ error: () => `expected ${text}` })
@@ -62,12 +62,37 @@ export const configSchema = z
     bootstrap: z.array(hostPort, expected('a list of HOST:PORT strings')).default([]).describe('Peers to join through, as HOST:PORT.'),
     heartbeat: z
       .object({
-        intervalMs: positiveInt('milliseconds', 100, 60_000).default(1000).describe('Time between PINGs on a session.'),
-        timeoutMs: positiveInt('milliseconds', 200, 300_000).default(4000).describe('A peer silent this long is declared down.'),
+        intervalMs: positiveInt('milliseconds', 100, 60_000).default(DEFAULT_HEARTBEAT.intervalMs).describe('Time between PINGs on a session.'),
+        timeoutMs: positiveInt('milliseconds', 200, 300_000).default(DEFAULT_HEARTBEAT.timeoutMs).describe('A peer silent this long is declared down.'),
       })
       .strict()
-      .default({ intervalMs: 1000, timeoutMs: 4000 })
+      .refine((h) => h.timeoutMs > h.intervalMs, { error: 'expected timeoutMs greater than intervalMs (at least one PING must fit in the timeout)', path: ['timeoutMs'] })
+      .default({ ...DEFAULT_HEARTBEAT })
       .describe('Liveness checks on every session.'),
+    peers: z
+      .object({
+        target: positiveInt('sessions', 1, 1_000).default(DEFAULT_PEERS.target).describe('Dial more peers while below this many sessions.'),
+        max: positiveInt('sessions', 1, 10_000).default(DEFAULT_PEERS.max).describe('Refuse inbound sessions beyond this many (the peer gets records of others to try).'),
+        exchangeIntervalMs: positiveInt('milliseconds', 1_000, 3_600_000).default(DEFAULT_PEERS.exchangeIntervalMs).describe('Ask a random peer for its records this often.'),
+        maintainIntervalMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_PEERS.maintainIntervalMs).describe('Check whether to dial more peers this often.'),
+        cacheTtlMs: positiveInt('milliseconds', 60_000).default(DEFAULT_PEERS.cacheTtlMs).describe('Cached peers not seen for this long are forgotten.'),
+        cacheMax: positiveInt('peers', 1, 1_000_000).default(DEFAULT_PEERS.cacheMax).describe('Most peers kept in the cache.'),
+        backoffBaseMs: positiveInt('milliseconds', 10, 600_000).default(DEFAULT_PEERS.backoffBaseMs).describe('First reconnect delay after a failed dial (doubles per failure, 50-100 % jitter).'),
+        backoffMaxMs: positiveInt('milliseconds', 10, 3_600_000).default(DEFAULT_PEERS.backoffMaxMs).describe('Longest reconnect delay.'),
+        cachedDialTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_PEERS.cachedDialTimeoutMs).describe('Dial timeout for cached peers, which may be gone.'),
+      })
+      .strict()
+      .refine((p) => p.max >= p.target, { error: 'expected max at least target', path: ['max'] })
+      .default({ ...DEFAULT_PEERS })
+      .describe('Which peers to keep sessions with, and the peer cache (LevelDB in <dataDir>/peers).'),
+    messaging: z
+      .object({
+        hopLimit: positiveInt('hops', 1, 255).default(DEFAULT_MESSAGING.hopLimit).describe('Hops a broadcast or routed message may take.'),
+        deliveryTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_MESSAGING.deliveryTimeoutMs).describe('How long send waits for an acknowledgement.'),
+      })
+      .strict()
+      .default({ ...DEFAULT_MESSAGING })
+      .describe('Direct messages and broadcasts.'),
     limits: z
       .object({
         maxFrameBytes: positiveInt('bytes', 1024, 64 * 1024 * 1024).default(DEFAULT_LIMITS.maxFrameBytes).describe('Largest frame accepted from a peer.'),
@@ -75,6 +100,8 @@ export const configSchema = z
         maxHalfOpenPerSource: positiveInt('setups', 1, 100_000).default(DEFAULT_LIMITS.maxHalfOpenPerSource).describe('Inbound setups not yet authenticated, per source IP.'),
         handshakeTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.handshakeTimeoutMs).describe('From stream allocation to an authenticated session.'),
         dialTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.dialTimeoutMs).describe('From the first setup datagram to a connected stream.'),
+        messagesPerSecond: positiveInt('messages per second', 1, 10_000_000).default(DEFAULT_LIMITS.messagesPerSecond).describe('Messages one peer may send per second (burst: twice this); the excess is dropped.'),
+        deliveriesPerSecond: positiveInt('messages per second', 1, 10_000_000).default(DEFAULT_LIMITS.deliveriesPerSecond).describe('Direct messages from one origin delivered per second; the excess is refused.'),
       })
       .strict()
       .default({ ...DEFAULT_LIMITS })

@@ -14,7 +14,10 @@ import { Level } from 'level'
 import { ConfigError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { Logger } from '../log/logger.js'
-import { decodeRecord, encodeRecord, verifyRecord, type PeerRecord } from './peer-record.js'
+import { decodeRecord, encodeRecord, verifyRecord, type PeerRecord } from '../messaging/peer-record.js'
+
+/** lastSeen moves in memory on every sign of life; it is written to disk when it moved this much. */
+const SEEN_PERSIST_MS = 60_000
 
 export interface PeerEntry {
   record: PeerRecord
@@ -34,7 +37,8 @@ interface StoredEntry extends Omit<PeerEntry, 'record'> {
 }
 
 export interface PeerStoreOptions {
-  dir: string
+  /** LevelDB directory; null keeps the cache in memory only (tests, throwaway nodes). */
+  dir: string | null
   /** Entries not seen for this long are dropped (ms). */
   ttlMs: number
   /** At most this many entries; the least recently seen go first. */
@@ -62,18 +66,20 @@ export class PeerStore {
   /** Opens (or rebuilds) the database and loads every fresh, valid entry. */
   async open(): Promise<{ loaded: number; expired: number; invalid: number; rebuiltFrom: string | null }> {
     let rebuiltFrom: string | null = null
+    const dir = this.#options.dir
+    if (dir === null) return { loaded: 0, expired: 0, invalid: 0, rebuiltFrom }
     try {
-      this.#db = await openLevel(this.#options.dir)
+      this.#db = await openLevel(dir)
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause
       if (cause?.code === 'LEVEL_LOCKED') {
-        throw new ConfigError('OVL_PEER_CACHE_LOCKED', `${this.#options.dir} is in use by another process: is another node running with the same data directory?`, { cause: err })
+        throw new ConfigError('OVL_PEER_CACHE_LOCKED', `${dir} is in use by another process: is another node running with the same data directory?`, { cause: err })
       }
       if (cause?.code !== 'LEVEL_CORRUPTION' && cause?.code !== 'LEVEL_IO_ERROR') throw err
-      rebuiltFrom = `${this.#options.dir}.corrupt-${new Date(this.#now()).toISOString().replace(/[:.]/g, '-')}`
-      await fs.rename(this.#options.dir, rebuiltFrom)
+      rebuiltFrom = `${dir}.corrupt-${new Date(this.#now()).toISOString().replace(/[:.]/g, '-')}`
+      await fs.rename(dir, rebuiltFrom)
       this.#options.logger.warn({ movedTo: rebuiltFrom, reason: cause.message }, 'peer cache was corrupt: moved it aside and started a new one')
-      this.#db = await openLevel(this.#options.dir)
+      this.#db = await openLevel(dir)
     }
     let expired = 0
     let invalid = 0
@@ -121,8 +127,9 @@ export class PeerStore {
     if (existing && existing.record.seq >= record.seq) return false
     if (!verifyRecord(record)) return false
     const now = this.#now()
+    // A newer record from a node that left means it is back.
     const entry: PeerEntry = existing
-      ? { ...existing, record, lastSeen: Math.max(existing.lastSeen, now) }
+      ? { ...existing, record, lastSeen: Math.max(existing.lastSeen, now), leftAt: null }
       : { record, firstSeen: now, lastSeen: now, lastConnected: null, dialSuccesses: 0, dialFailures: 0, lastError: null, leftAt: null }
     this.#set(entry)
     return true
@@ -132,8 +139,26 @@ export class PeerStore {
     this.#update(id, (e) => ({ ...e, lastSeen: this.#now(), lastConnected: this.#now(), dialSuccesses: e.dialSuccesses + 1, lastError: null, leftAt: null }))
   }
 
+  /** Heard of it (a message it signed, a session): written to disk at most once a minute per peer. */
   seen(id: NodeId): void {
-    this.#update(id, (e) => ({ ...e, lastSeen: this.#now() }))
+    const entry = this.#entries.get(id)
+    if (entry === undefined) return
+    const now = this.#now()
+    if (now - entry.lastSeen < SEEN_PERSIST_MS) entry.lastSeen = now
+    else this.#set({ ...entry, lastSeen: now })
+  }
+
+  /** Drops entries not seen within the TTL; returns how many went. */
+  expire(): number {
+    const cutoff = this.#now() - this.#options.ttlMs
+    let dropped = 0
+    for (const entry of this.entries()) {
+      if (entry.lastSeen >= cutoff) continue
+      this.#entries.delete(entry.record.nodeId)
+      this.#delete(entry.record.nodeId)
+      dropped++
+    }
+    return dropped
   }
 
   dialFailed(id: NodeId, error: string): void {
@@ -166,9 +191,13 @@ export class PeerStore {
     const oldest = [...this.#entries.values()].sort((a, b) => a.lastSeen - b.lastSeen)
     for (const entry of oldest.slice(0, this.#entries.size - this.#options.maxEntries)) {
       this.#entries.delete(entry.record.nodeId)
-      const db = this.#db
-      if (db) this.#writes = this.#writes.then(() => db.del(entry.record.nodeId)).catch(() => {})
+      this.#delete(entry.record.nodeId)
     }
+  }
+
+  #delete(id: NodeId): void {
+    const db = this.#db
+    if (db) this.#writes = this.#writes.then(() => db.del(id)).catch(() => {})
   }
 }
 

@@ -1,15 +1,27 @@
 /**
  * An overlay node: composes the layers and owns their lifecycle. It does not
- * parse, dial or decide by itself; each of those lives in its own layer.
+ * parse, dial or decide by itself; each of those lives in its own layer:
+ * transport (the socket, connection setup), session (TLS and the binding),
+ * messaging (heartbeats, direct messages, broadcast), discovery (JOIN, peer
+ * exchange, the peer cache, reconnects).
  */
 import { EventEmitter } from 'node:events'
+import path from 'node:path'
 import type { UdxAddress } from 'udx-native'
-import { ClosedError, OverlayError } from '../errors.js'
+import { Discovery } from '../discovery/discovery.js'
+import { PeerStore, type PeerEntry } from '../discovery/peer-store.js'
+import { localCandidates, SelfRecord } from '../discovery/self-record.js'
+import { abortError, ClosedError, OverlayError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import { silentLogger, type Logger } from '../log/logger.js'
+import { Broadcaster, type BroadcastDelivery, type BroadcastStats } from '../messaging/broadcast.js'
 import { messageCodec } from '../messaging/codec.js'
-import type { Message } from '../messaging/messages.js'
+import { DirectMessenger, type ChatDelivery, type DirectStats, type Receipt } from '../messaging/direct.js'
+import { Liveness, send } from '../messaging/liveness.js'
+import { BroadcastKind, MessageType, type Message } from '../messaging/messages.js'
+import { AddressKind, type PeerRecord } from '../messaging/peer-record.js'
+import { TokenBucket } from '../messaging/rate-limit.js'
 import { openSession } from '../session/handshake.js'
 import { RevocationList } from '../session/revocation.js'
 import { revokedError, type Session } from '../session/session.js'
@@ -17,7 +29,20 @@ import { TlsConfig, type TlsCredentials } from '../session/tls-context.js'
 import type { Connection, RemoteAddress } from '../transport/connection.js'
 import { ConnectionSetup } from '../transport/connection-setup.js'
 import { UdpSocket } from '../transport/udp-socket.js'
-import { DEFAULT_LIMITS, type NodeLimits } from './defaults.js'
+import {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_LIMITS,
+  DEFAULT_MESSAGING,
+  DEFAULT_PEERS,
+  type HeartbeatSettings,
+  type MessagingSettings,
+  type NodeLimits,
+  type PeerSettings,
+} from './defaults.js'
+import { dispatch, type Services } from './dispatch.js'
+import { Counters, type CounterSnapshot } from './counters.js'
+import { describePeer, type PeerInfo } from './peer-info.js'
+import { resolvePeer } from './resolve.js'
 import { duplicateSessionError, SessionRegistry } from './session-registry.js'
 
 export type OverlaySession = Session<Message>
@@ -29,6 +54,13 @@ export interface OverlayNodeInit {
   host?: string
   port?: number
   limits?: Partial<NodeLimits>
+  heartbeat?: Partial<HeartbeatSettings>
+  peers?: Partial<PeerSettings>
+  messaging?: Partial<MessagingSettings>
+  /** Peers to join through. */
+  bootstrap?: RemoteAddress[]
+  /** Where the peer cache lives (LevelDB in <dataDir>/peers); none keeps it in memory. */
+  dataDir?: string | null
   /** Node ids refused at handshake and disconnected when added later. */
   revoked?: Iterable<NodeId>
   logger?: Logger
@@ -40,37 +72,84 @@ export interface HandshakeFailure {
   error: OverlayError
 }
 
+/** A CHAT delivered to this node, direct or broadcast. */
+export interface ChatEvent extends ChatDelivery {
+  broadcast: boolean
+}
+
 export interface OverlayNodeEvents {
   'session:up': [session: OverlaySession]
   'session:down': [session: OverlaySession, error: OverlayError | null]
   /** A connection that did not become a session, with the reason. */
   'handshake:failed': [failure: HandshakeFailure]
-  /** A datagram or setup attempt that was dropped, with the reason (for metrics). */
-  'input:rejected': [reason: string, from: RemoteAddress]
+  /** Input that was dropped, with the reason (for metrics and tests). */
+  'input:rejected': [reason: string, from: RemoteAddress | NodeId]
+  /** Every message from every session, before it is handled. */
   message: [message: Message, session: OverlaySession]
+  /** Text for the operator: a direct message or a broadcast. */
+  chat: [chat: ChatEvent]
+  /** Any broadcast delivered here (chat, metric warnings, ...). */
+  broadcast: [delivery: BroadcastDelivery]
+  /** A verified peer record, new or newer. */
+  record: [record: PeerRecord]
+  /** A peer was declared down by its heartbeat. */
+  'heartbeat:down': [peer: NodeId, error: OverlayError]
+  'heartbeat:missed': [peer: NodeId]
+  'heartbeat:rtt': [peer: NodeId, rttMs: number]
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
+export interface NodeStats extends NodeCounts, CounterSnapshot {
+  nodeId: NodeId
+  name: string
+  address: string | null
+  uptimeS: number
+  knownPeers: number
+  pendingDeliveries: number
+  routes: number
+  direct: DirectStats
+  broadcast: BroadcastStats
+}
+
+/** What the node holds right now: sessions and what connection setup keeps. */
+export interface NodeCounts {
+  sessions: number
+  halfOpen: number
+  pendingDials: number
+  streams: number
+}
+
 export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly identity: Identity
   readonly limits: Readonly<NodeLimits>
+  readonly heartbeat: Readonly<HeartbeatSettings>
+  readonly peerSettings: Readonly<PeerSettings>
+  readonly messaging: Readonly<MessagingSettings>
   readonly revocation: RevocationList
   readonly log: Logger
+  readonly store: PeerStore
+  readonly self: SelfRecord
   readonly #tls: TlsConfig
   readonly #socket = new UdpSocket()
   readonly #setup: ConnectionSetup
   readonly #sessions: SessionRegistry<Message>
+  readonly #services: Services
+  readonly #counters = new Counters()
   readonly #init: OverlayNodeInit
   #state: State = 'new'
   #stopping: Promise<void> | null = null
   #address: UdxAddress | null = null
+  readonly startedAt = Date.now()
 
   constructor(init: OverlayNodeInit) {
     super()
     this.#init = init
     this.identity = init.identity
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...init.limits })
+    this.heartbeat = Object.freeze({ ...DEFAULT_HEARTBEAT, ...init.heartbeat })
+    this.peerSettings = Object.freeze({ ...DEFAULT_PEERS, ...init.peers })
+    this.messaging = Object.freeze({ ...DEFAULT_MESSAGING, ...init.messaging })
     this.log = (init.logger ?? silentLogger).child({ node: init.identity.nodeId.slice(0, 10) })
     this.#tls = new TlsConfig(init.credentials)
     if (this.#tls.ownNodeId !== init.identity.nodeId) {
@@ -89,6 +168,102 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     })
     this.#socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     this.#setup.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+
+    this.store = new PeerStore({
+      dir: init.dataDir ? path.join(init.dataDir, 'peers') : null,
+      ttlMs: this.peerSettings.cacheTtlMs,
+      maxEntries: this.peerSettings.cacheMax,
+      logger: this.log,
+    })
+    this.self = new SelfRecord({ identity: init.identity, name: this.#tls.ownName })
+    this.#services = this.#createServices()
+    this.#count()
+  }
+
+  #count(): void {
+    const c = this.#counters
+    this.on('input:rejected', (reason) => c.reject(reason))
+    this.on('handshake:failed', () => c.handshakeFailures++)
+    this.on('heartbeat:down', () => c.peersDeclaredDown++)
+    this.on('heartbeat:missed', () => c.heartbeatsMissed++)
+    this.on('session:up', () => c.sessionsOpened++)
+    this.on('session:down', (session) => c.sessionClosed(session))
+    this.on('message', (message) => c.message(message))
+  }
+
+  /** Everything `stats` shows: counts, traffic, messaging and discovery figures. */
+  stats(): NodeStats {
+    const { direct, broadcast } = this.#services
+    return {
+      nodeId: this.nodeId,
+      name: this.name,
+      address: this.#address ? `${this.#address.host}:${this.#address.port}` : null,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      ...this.counts,
+      knownPeers: this.store.size,
+      pendingDeliveries: direct.pendingCount,
+      routes: direct.routeCount,
+      direct: { ...direct.stats },
+      broadcast: { ...broadcast.stats },
+      ...this.#counters.snapshot(this.#sessions.values()),
+    }
+  }
+
+  #createServices(): Services {
+    const sessions = { get: (id: NodeId) => this.#sessions.get(id), all: () => this.#sessions.values() }
+    const liveness = new Liveness(this.heartbeat)
+    liveness.on('down', (peer, error) => this.emit('heartbeat:down', peer, error))
+    liveness.on('missed', (peer) => this.emit('heartbeat:missed', peer))
+    liveness.on('rtt', (peer, rtt) => this.emit('heartbeat:rtt', peer, rtt))
+
+    const direct = new DirectMessenger({
+      identity: this.identity,
+      sessions,
+      hopLimit: this.messaging.hopLimit,
+      timeoutMs: this.messaging.deliveryTimeoutMs,
+      deliveriesPerSecond: this.limits.deliveriesPerSecond,
+    })
+    direct.on('chat', (chat) => {
+      this.store.seen(chat.from)
+      this.emit('chat', { ...chat, broadcast: false })
+    })
+    direct.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+
+    const broadcast = new Broadcaster({ identity: this.identity, sessions: () => this.#sessions.values(), hopLimit: this.messaging.hopLimit })
+    broadcast.on('delivered', (delivery) => {
+      direct.learn(delivery.origin, delivery.via)
+      this.store.seen(delivery.origin)
+      this.emit('broadcast', delivery)
+      if (delivery.kind === BroadcastKind.Chat) {
+        this.emit('chat', { from: delivery.origin, text: delivery.payload.toString('utf8'), via: 'routed', hops: delivery.hops, broadcast: true })
+      }
+    })
+    broadcast.on('dropped', (reason, from) => {
+      if (reason !== 'broadcast-duplicate' && reason !== 'broadcast-own') this.emit('input:rejected', reason, from)
+    })
+
+    const discovery = new Discovery({
+      host: {
+        nodeId: this.identity.nodeId,
+        sessions: () => this.sessions(),
+        session: (id) => this.#sessions.get(id),
+        dial: (addresses, options) => this.dial(addresses, { timeoutMs: options.timeoutMs }),
+      },
+      self: this.self,
+      store: this.store,
+      log: this.log,
+      bootstrap: this.#init.bootstrap ?? [],
+      targetPeers: this.peerSettings.target,
+      maintainIntervalMs: this.peerSettings.maintainIntervalMs,
+      exchangeIntervalMs: this.peerSettings.exchangeIntervalMs,
+      cachedDialTimeoutMs: this.peerSettings.cachedDialTimeoutMs,
+      dialTimeoutMs: this.limits.dialTimeoutMs,
+      backoffBaseMs: this.peerSettings.backoffBaseMs,
+      backoffMaxMs: this.peerSettings.backoffMaxMs,
+    })
+    discovery.on('record', (record) => this.emit('record', record))
+    discovery.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+    return { liveness, direct, broadcast, discovery }
   }
 
   get nodeId(): NodeId {
@@ -110,8 +285,17 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 
   /** Counters for limits tests and stats. */
-  get counts(): { sessions: number; halfOpen: number; pendingDials: number; streams: number } {
-    return { sessions: this.#sessions.size, halfOpen: this.#setup.halfOpenCount, pendingDials: this.#setup.pendingDialCount, streams: this.#socket.streamCount }
+  get counts(): NodeCounts {
+    return {
+      sessions: this.#sessions.size,
+      halfOpen: this.#setup.halfOpenCount,
+      pendingDials: this.#setup.pendingDialCount,
+      streams: this.#socket.streamCount,
+    }
+  }
+
+  get services(): Readonly<Services> {
+    return this.#services
   }
 
   sessions(): OverlaySession[] {
@@ -122,43 +306,114 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     return this.#sessions.get(peer)
   }
 
+  /** Peers with a session: who, where, how connected, how healthy. */
+  peers(): PeerInfo[] {
+    return this.sessions().map((session) => describePeer(session, this.#services.liveness.stats(session)))
+  }
+
+  /** Every peer in the cache. */
+  knownPeers(): PeerEntry[] {
+    return this.store.entries()
+  }
+
+  /** A node id, unique id prefix, name or host:port, to a node id. */
+  resolve(ref: string): NodeId {
+    return resolvePeer(ref, this.sessions(), this.store.entries())
+  }
+
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new ClosedError('OVL_NODE_CLOSED', `node is ${this.#state}; a node starts once`)
+    const opened = await this.store.open()
     this.#address = this.#socket.bind(this.#init.port ?? 0, this.#init.host ?? '0.0.0.0')
+    this.self.setCandidates(AddressKind.Local, localCandidates(this.#address.host, this.#address.port))
     this.#state = 'running'
-    this.log.info({ address: `${this.#address.host}:${this.#address.port}`, name: this.name }, 'node listening')
+    this.log.info({ address: `${this.#address.host}:${this.#address.port}`, name: this.name, cachedPeers: opened.loaded }, 'node listening')
+    this.#services.discovery.start()
   }
 
   /** Opens (or returns the existing) authenticated session to the node at `remote`. */
   async connect(remote: RemoteAddress, options: { signal?: AbortSignal } = {}): Promise<OverlaySession> {
     this.#assertRunning()
     const connection = await this.#setup.dial(remote, options)
-    try {
-      return await this.#handshake(connection)
-    } catch (err) {
-      throw err instanceof OverlayError ? err : new OverlayError('OVL_TLS_HANDSHAKE_FAILED', String(err), { cause: err })
-    }
+    return this.#handshake(connection)
   }
 
-  /** Graceful stop: ends every session, closes the socket, clears every timer. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Opens a session to whichever of `addresses` completes connection setup
+   * first (the others are abandoned), within `timeoutMs`.
+   */
+  async dial(addresses: RemoteAddress[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OverlaySession> {
+    this.#assertRunning()
+    if (addresses.length === 0) throw new OverlayError('OVL_USAGE', 'no address to dial')
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new OverlayError('OVL_SETUP_TIMEOUT', `no answer from ${addresses.map((a) => `${a.host}:${a.port}`).join(', ')} within ${options.timeoutMs} ms`)), options.timeoutMs ?? this.limits.dialTimeoutMs).unref()
+    const onAbort = (): void => controller.abort(abortError(options.signal as AbortSignal))
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const attempts = addresses.map((remote) => this.#setup.dial(remote, { signal: controller.signal }))
+    let winner: Connection
+    try {
+      winner = await Promise.any(attempts)
+    } catch (err) {
+      throw (err as AggregateError).errors?.[0] ?? err
+    } finally {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+    // The others are not needed: abandon those in flight, close those that made it too.
+    controller.abort(new OverlayError('OVL_ABORTED', 'another address answered first'))
+    for (const attempt of attempts) attempt.then((c) => c !== winner && c.stream.destroy(), () => {})
+    return this.#handshake(winner)
+  }
+
+  /** A direct message to any node of the overlay; resolves once it is acknowledged. */
+  send(peer: NodeId, text: string): Promise<Receipt> {
+    this.#assertRunning()
+    return this.#services.direct.send(peer, text)
+  }
+
+  /** Text to every node of the overlay. */
+  broadcast(text: string): { origin: NodeId; seq: number; sentTo: number } {
+    this.#assertRunning()
+    return this.#services.broadcast.broadcast(BroadcastKind.Chat, Buffer.from(text, 'utf8'))
+  }
+
+  /** Round trip to a peer: a PING on its session, or an acknowledged probe through the overlay. */
+  async ping(peer: NodeId, timeoutMs = this.messaging.deliveryTimeoutMs): Promise<{ rttMs: number; via: 'session' | 'routed'; hops: number }> {
+    this.#assertRunning()
+    const session = this.#sessions.get(peer)
+    if (session?.state === 'up') return { rttMs: await this.#services.liveness.ping(session, timeoutMs), via: 'session', hops: 1 }
+    const receipt = await this.#services.direct.probe(peer)
+    return { rttMs: receipt.rttMs, via: 'routed', hops: receipt.hops }
+  }
+
+  /** Graceful stop: tells every peer it is leaving, ends every session, closes the socket, clears every timer. Idempotent. */
+  stop(reason = 'node stopped'): Promise<void> {
     if (this.#stopping) return this.#stopping
-    this.#stopping = this.#stop()
+    this.#stopping = this.#stop(reason)
     return this.#stopping
   }
 
-  async #stop(): Promise<void> {
+  async #stop(reason: string): Promise<void> {
+    const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
+    this.#services.discovery.stop()
+    this.#services.direct.close()
     this.#setup.close()
-    const closing = this.sessions().map((session) => new Promise<void>((resolve) => {
-      if (session.state === 'closed') return resolve()
-      session.once('close', () => resolve())
-      session.close()
-    }))
+    const closing = this.sessions().map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.state === 'closed') return resolve()
+          session.once('close', () => resolve())
+          send(session, { type: MessageType.Leave, reason })
+          session.close()
+        }),
+    )
     await Promise.all(closing)
+    this.#services.liveness.stop()
     await this.#socket.close()
+    await this.store.close()
     this.#state = 'stopped'
-    this.log.info('node stopped')
+    if (wasRunning) this.log.info('node stopped')
   }
 
   #assertRunning(): void {
@@ -196,14 +451,31 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     }
     const { kept, loser } = this.#sessions.add(session)
     if (loser !== null) loser.close(duplicateSessionError(loser.peer.name))
-    if (kept === session) this.#adopt(session)
-    return kept
+    if (kept !== session) return kept
+    if (session.role === 'server' && this.#sessions.size > this.peerSettings.max) {
+      // Full: the peer gets records of others to try, not a session here.
+      this.#sessions.delete(session)
+      this.emit('input:rejected', 'peer-limit', session.peerId)
+      this.#services.discovery.refer(session)
+      return session
+    }
+    this.#adopt(session)
+    return session
   }
 
   #adopt(session: OverlaySession): void {
     const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
     log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role }, 'session up')
-    session.on('message', (message) => this.emit('message', message, session))
+    const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
+    session.on('message', (message) => {
+      this.#services.liveness.heard(session)
+      if (!bucket.take()) {
+        this.emit('input:rejected', 'rate-limited', session.peerId)
+        return
+      }
+      this.emit('message', message, session)
+      dispatch(this.#services, session, message)
+    })
     session.once('close', (error) => {
       // A session replaced by the tie-break is not a peer going down: another session carries it.
       const wasCurrent = this.#sessions.delete(session)
@@ -211,15 +483,16 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
+      if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
+    this.#services.liveness.watch(session)
     this.emit('session:up', session)
+    this.#services.discovery.onSessionUp(session)
   }
 
   #dropRevoked(): void {
     for (const session of this.sessions()) {
-      if (this.revocation.has(session.peerId)) {
-        session.fail(revokedError(session.peer))
-      }
+      if (this.revocation.has(session.peerId)) session.fail(revokedError(session.peer))
     }
   }
 }

@@ -3,6 +3,12 @@ import type { TestContext } from 'node:test'
 import type { NetworkCa } from '../../src/session/pki/ca.js'
 import { OverlayNode, type OverlayNodeInit } from '../../src/node/node.js'
 import { testCredentials, type TestCredentials } from './pki.js'
+import { MessageType, type Message } from '../../src/messaging/messages.js'
+
+/** Sessions also carry HELLO, PING, PEERS...: tests that talk CHAT wait for CHAT. */
+export function isChat(message: Message): boolean {
+  return message.type === MessageType.Chat
+}
 
 export async function startNode(t: TestContext, init: Omit<OverlayNodeInit, 'identity' | 'credentials'> & Partial<TestCredentials> & { ca?: NetworkCa; name?: string }): Promise<OverlayNode> {
   let creds: TestCredentials

@@ -29,7 +29,7 @@ import type { Connection, RemoteAddress } from '../../src/transport/connection.j
 import { ConnectionSetup } from '../../src/transport/connection-setup.js'
 import { UdxDuplex } from '../../src/transport/stream-adapter.js'
 import { UdpSocket } from '../../src/transport/udp-socket.js'
-import { startNode } from './nodes.js'
+import { isChat, startNode } from './nodes.js'
 import type { TestCredentials } from './pki.js'
 import { nextEvent, within } from './wait.js'
 
@@ -396,12 +396,12 @@ export async function assertServes(t: TestContext, node: OverlayNode, probe: Tes
     const up = nextEvent<[OverlaySession]>(node, 'session:up', (s) => s.peerId === prober.nodeId)
     const session = await prober.connect(node.address)
     const [atNode] = await up
-    const toNode = nextEvent<[Message, OverlaySession]>(node, 'message', (_m, s) => s.peerId === prober.nodeId)
-    session.send({ type: MessageType.Chat, text: 'still serving?' })
-    assert.deepEqual((await toNode)[0], { type: MessageType.Chat, text: 'still serving?' })
-    const toProbe = nextEvent<[Message]>(prober, 'message')
-    atNode.send({ type: MessageType.Chat, text: 'yes' })
-    assert.deepEqual((await toProbe)[0], { type: MessageType.Chat, text: 'yes' })
+    const toNode = nextEvent<[Message, OverlaySession]>(node, 'message', (m, s) => isChat(m) && s.peerId === prober.nodeId)
+    session.send({ type: MessageType.Chat, id: 0, text: 'still serving?' })
+    assert.deepEqual((await toNode)[0], { type: MessageType.Chat, id: 0, text: 'still serving?' })
+    const toProbe = nextEvent<[Message]>(prober, 'message', isChat)
+    atNode.send({ type: MessageType.Chat, id: 0, text: 'yes' })
+    assert.deepEqual((await toProbe)[0], { type: MessageType.Chat, id: 0, text: 'yes' })
   } finally {
     await prober.stop()
   }

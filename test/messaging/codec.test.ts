@@ -8,17 +8,61 @@ import { describe, it } from 'node:test'
 import { OverlayError } from '../../src/errors.js'
 import { BinaryReader, BinaryWriter } from '../../src/messaging/binary.js'
 import { decodeMessage, encodeMessage, messageCodec } from '../../src/messaging/codec.js'
-import { MessageType, type Message } from '../../src/messaging/messages.js'
+import { MAX_RECORDS_PER_EXCHANGE } from '../../src/constants.js'
+import { Identity } from '../../src/identity/identity.js'
+import { AckStatus, BroadcastKind, MessageType, RoutedKind, type Message } from '../../src/messaging/messages.js'
+import { AddressKind, NatType, RecordFlags, signRecord } from '../../src/messaging/peer-record.js'
+import { signBroadcast, signRouted } from '../../src/messaging/signed.js'
 import { SeededRandom } from '../helpers/rogue.js'
+
+const alice = Identity.generate()
+const bob = Identity.generate()
+const record = signRecord(alice, {
+  name: 'alice',
+  nat: NatType.Easy,
+  flags: RecordFlags.Relay,
+  seq: 1_700_000_000_000,
+  addresses: [
+    { kind: AddressKind.Local, address: '198.19.1.2:9000' },
+    { kind: AddressKind.Reflexive, address: '198.18.0.7:41234' },
+  ],
+})
+const bare = signRecord(bob, { name: 'b', nat: NatType.Unknown, flags: 0, seq: 1, addresses: [] })
+const broadcast = signBroadcast(alice, { seq: 1_700_000_000_000_000, kind: BroadcastKind.Chat, payload: Buffer.from('to everyone') })
+const routed = signRouted(alice, { target: bob.nodeId, id: '0102030405060708', kind: RoutedKind.Chat, payload: Buffer.from('psst') })
 
 /** Examples of every message type; the Record makes a new type without examples a compile error. */
 const EXAMPLES: Record<MessageType, Message[]> = {
+  [MessageType.Hello]: [
+    { type: MessageType.Hello, record, observed: '198.18.0.9:1' },
+    { type: MessageType.Hello, record: bare, observed: '127.0.0.1:65535' },
+  ],
   [MessageType.Ping]: [0, 1, 0x7fffffff, 0xffffffff].map((seq) => ({ type: MessageType.Ping, seq })),
   [MessageType.Pong]: [0, 42, 0xffffffff].map((seq) => ({ type: MessageType.Pong, seq })),
-  [MessageType.Chat]: ['', 'hello', 'grüße, 你好, 👋🏽', '\u0000 nul and \uFEFF bom', 'x'.repeat(65_535), '€'.repeat(21_845)].map((text) => ({
+  [MessageType.Chat]: ['', 'hello', 'grüße, 你好, 👋🏽', '\u0000 nul and \uFEFF bom', 'x'.repeat(65_535), '€'.repeat(21_845)].map((text, i) => ({
     type: MessageType.Chat,
+    id: i === 0 ? 0 : 0xffff_ffff - i,
     text,
   })),
+  [MessageType.Ack]: [
+    { type: MessageType.Ack, id: 1, status: AckStatus.Delivered },
+    { type: MessageType.Ack, id: 0xffff_ffff, status: AckStatus.Refused },
+  ],
+  [MessageType.Join]: [0, 32, 255].map((want) => ({ type: MessageType.Join, want })),
+  [MessageType.Peers]: [
+    { type: MessageType.Peers, records: [] },
+    { type: MessageType.Peers, records: [record, bare] },
+    { type: MessageType.Peers, records: Array.from({ length: MAX_RECORDS_PER_EXCHANGE }, () => bare) },
+  ],
+  [MessageType.Leave]: ['', 'node stopped'].map((reason) => ({ type: MessageType.Leave, reason })),
+  [MessageType.Broadcast]: [
+    { type: MessageType.Broadcast, ...broadcast, hopLimit: 16 },
+    { type: MessageType.Broadcast, ...broadcast, kind: BroadcastKind.MetricWarning, payload: Buffer.alloc(0), hopLimit: 0 },
+  ],
+  [MessageType.Routed]: [
+    { type: MessageType.Routed, ...routed, hopLimit: 16 },
+    { type: MessageType.Routed, ...routed, kind: RoutedKind.Ack, payload: Buffer.alloc(10), hopLimit: 1 },
+  ],
 }
 
 const KNOWN_TYPES = Object.keys(EXAMPLES).map(Number) as MessageType[]
@@ -48,7 +92,21 @@ describe('message codec', () => {
   it('lays bodies out as docs/protocol.md says', () => {
     assert.deepEqual(encodeMessage({ type: MessageType.Ping, seq: 0x01020304 }).body, Buffer.from([1, 2, 3, 4]))
     assert.deepEqual(encodeMessage({ type: MessageType.Pong, seq: 7 }).body, Buffer.from([0, 0, 0, 7]))
-    assert.deepEqual(encodeMessage({ type: MessageType.Chat, text: 'hé' }).body, Buffer.from([0, 3, 0x68, 0xc3, 0xa9]))
+    assert.deepEqual(encodeMessage({ type: MessageType.Chat, id: 0x0a0b0c0d, text: 'hé' }).body, Buffer.from([10, 11, 12, 13, 0, 3, 0x68, 0xc3, 0xa9]))
+    assert.deepEqual(encodeMessage({ type: MessageType.Ack, id: 7, status: AckStatus.Refused }).body, Buffer.from([0, 0, 0, 7, 1]))
+    assert.deepEqual(encodeMessage({ type: MessageType.Join, want: 32 }).body, Buffer.from([32]))
+    assert.deepEqual(encodeMessage({ type: MessageType.Leave, reason: 'bye' }).body, Buffer.from([0, 3, 0x62, 0x79, 0x65]))
+    const b = encodeMessage({ type: MessageType.Broadcast, ...broadcast, hopLimit: 5 }).body
+    // origin key (32) | seq (u64) | hop limit | kind | payload (u16 + bytes) | signature (64)
+    assert.deepEqual(b.subarray(0, 32), Buffer.from(alice.publicKey))
+    assert.equal(b.readBigUInt64BE(32), BigInt(broadcast.seq))
+    assert.deepEqual([b[40], b[41], b.readUInt16BE(42)], [5, BroadcastKind.Chat, 11])
+    assert.equal(b.length, 32 + 8 + 1 + 1 + 2 + 11 + 64)
+    const r = encodeMessage({ type: MessageType.Routed, ...routed, hopLimit: 3 }).body
+    // origin (32) | target (32) | id (8) | hop limit | kind | payload (u16 + bytes) | signature (64)
+    assert.deepEqual(r.subarray(32, 64), Buffer.from(bob.publicKey))
+    assert.equal(r.subarray(64, 72).toString('hex'), '0102030405060708')
+    assert.deepEqual([r[72], r[73]], [3, RoutedKind.Chat])
   })
 
   it('numbers messages from 0x10 up, clear of the session frames', () => {
@@ -56,7 +114,24 @@ describe('message codec', () => {
   })
 
   it('refuses to encode a CHAT longer than a u16 length can say', () => {
-    assert.throws(() => encodeMessage({ type: MessageType.Chat, text: 'x'.repeat(65_536) }))
+    assert.throws(() => encodeMessage({ type: MessageType.Chat, id: 0, text: 'x'.repeat(65_536) }))
+  })
+
+  it(`refuses a PEERS with more than ${MAX_RECORDS_PER_EXCHANGE} records, before reading them: OVL_FRAME_MALFORMED`, () => {
+    assert.throws(() => encodeMessage({ type: MessageType.Peers, records: Array.from({ length: MAX_RECORDS_PER_EXCHANGE + 1 }, () => bare) }), RangeError)
+    const body = Buffer.from(encodeMessage({ type: MessageType.Peers, records: [bare] }).body)
+    body[0] = MAX_RECORDS_PER_EXCHANGE + 1
+    assert.throws(() => decodeMessage(MessageType.Peers, body), { code: 'OVL_FRAME_MALFORMED' })
+  })
+
+  it('refuses unknown enum values and addresses that are not IPv4 host:port: OVL_FRAME_MALFORMED', () => {
+    const ack = Buffer.from(encodeMessage({ type: MessageType.Ack, id: 1, status: AckStatus.Delivered }).body)
+    ack[4] = 9
+    assert.throws(() => decodeMessage(MessageType.Ack, ack), { code: 'OVL_FRAME_MALFORMED' })
+    for (const observed of ['localhost:9000', '1.2.3.4', '1.2.3.4:0', '1.2.3.4:65536', '::1:9000', '1.2.3.4:9000 ']) {
+      const hello = Buffer.concat([encodeRecordForTest(), Buffer.from([0, Buffer.byteLength(observed)]), Buffer.from(observed)])
+      assert.throws(() => decodeMessage(MessageType.Hello, hello), { code: 'OVL_FRAME_MALFORMED' }, observed)
+    }
   })
 
   it('refuses unknown types: OVL_MESSAGE_UNKNOWN_TYPE', () => {
@@ -85,13 +160,29 @@ describe('message codec', () => {
   })
 
   it('refuses a CHAT that is not valid UTF-8: OVL_FRAME_MALFORMED', () => {
-    assert.throws(() => decodeMessage(MessageType.Chat, Buffer.from([0, 2, 0xc3, 0x28])), { code: 'OVL_FRAME_MALFORMED' })
+    assert.throws(() => decodeMessage(MessageType.Chat, Buffer.from([0, 0, 0, 1, 0, 2, 0xc3, 0x28])), { code: 'OVL_FRAME_MALFORMED' })
   })
 
   describe('fuzz (seeded, reproducible)', () => {
     const random = new SeededRandom(0xc0dec)
 
-    /** A random body; one in four is shaped like a CHAT (a length prefix that fits) to reach deeper paths. */
+    /** A valid body with a few bytes changed, cut short or grown: reaches the deep paths random bytes never do. */
+    function mutant(type: MessageType): Buffer {
+      const examples = EXAMPLES[type].filter((m) => encodeMessage(m).body.length < 4096)
+      const body = Buffer.from(encodeMessage(examples[random.int(examples.length)] as Message).body)
+      switch (random.int(4)) {
+        case 0:
+          return body.subarray(0, random.int(body.length + 1))
+        case 1:
+          return Buffer.concat([body, random.bytes(1 + random.int(8))])
+        default: {
+          for (let flips = 1 + random.int(3); flips > 0 && body.length > 0; flips--) body[random.int(body.length)] = random.int(256)
+          return body
+        }
+      }
+    }
+
+    /** A random body; one in four is shaped like a length-prefixed field that fits. */
     function randomBody(): Buffer {
       const body = random.bytes(random.int(48))
       if (random.int(4) === 0 && body.length >= 3) body.writeUInt16BE(body.length - 2 - random.int(2), 0)
@@ -109,10 +200,10 @@ describe('message codec', () => {
     }
 
     for (const type of KNOWN_TYPES) {
-      it(`10,000 random ${MessageType[type]} bodies: a message that re-encodes to the same bytes, or an OverlayError`, () => {
+      it(`10,000 mutated ${MessageType[type]} bodies: a message that re-encodes to the same bytes, or an OverlayError`, () => {
         let decoded = 0
         for (let i = 0; i < 10_000; i++) {
-          const body = randomBody()
+          const body = mutant(type)
           const message = decodeOrRefuse(type, body)
           if (message === null) continue
           decoded++
@@ -237,3 +328,7 @@ describe('BinaryWriter', () => {
     assert.throws(() => new BinaryWriter().bytes16(Buffer.alloc(65_536)), RangeError)
   })
 })
+
+function encodeRecordForTest(): Buffer {
+  return Buffer.from(encodeMessage({ type: MessageType.Peers, records: [record] }).body.subarray(1))
+}

@@ -13,7 +13,7 @@ import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame } from '../../src/session/framing.js'
 import { SessionFrame } from '../../src/session/session-frames.js'
-import { startNode } from '../helpers/nodes.js'
+import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
 import { assertLocalCode, assertServes, assertToldByClose, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
 import { nextEvent, until } from '../helpers/wait.js'
@@ -231,19 +231,19 @@ describe('frame attacks on a real session', () => {
   it('delivers a frame exactly at limits.maxFrameBytes', async (t) => {
     const node = await startNode(t, { ...honest, limits: { maxFrameBytes: 1024 } })
     const { channel } = await authenticatedRogue(t, node)
-    const text = 'x'.repeat(1024 - 2 - 2) // version and type, then the string's u16 length
-    const got = nextEvent<[Message]>(node, 'message')
-    const { type, body } = encodeMessage({ type: MessageType.Chat, text })
+    const text = 'x'.repeat(1024 - 2 - 4 - 2) // version and type, the CHAT id, then the string's u16 length
+    const got = nextEvent<[Message]>(node, 'message', isChat)
+    const { type, body } = encodeMessage({ type: MessageType.Chat, id: 0, text })
     assert.equal(encodeFrame(type, body).length, 4 + 1024)
     channel.sendFrame(type, body)
-    assert.deepEqual((await got)[0], { type: MessageType.Chat, text })
+    assert.deepEqual((await got)[0], { type: MessageType.Chat, id: 0, text })
   })
 
   it('closes the session on a frame one byte over limits.maxFrameBytes: OVL_FRAME_TOO_LARGE', async (t) => {
     const node = await startNode(t, { ...honest, limits: { maxFrameBytes: 1024 } })
     const { channel, session } = await authenticatedRogue(t, node)
     const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
-    const { type, body } = encodeMessage({ type: MessageType.Chat, text: 'x'.repeat(1024 - 2 - 2 + 1) })
+    const { type, body } = encodeMessage({ type: MessageType.Chat, id: 0, text: 'x'.repeat(1024 - 2 - 4 - 2 + 1) })
     channel.sendFrame(type, body)
     assertLocalCode((await down)[1], 'OVL_FRAME_TOO_LARGE')
     await assertServes(t, node, probe)
@@ -312,7 +312,7 @@ describe('frame attacks on a real session', () => {
     const received: Message[] = []
     node.on('message', (message) => received.push(message))
     const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
-    const { type, body } = encodeMessage({ type: MessageType.Chat, text: 'let me in' })
+    const { type, body } = encodeMessage({ type: MessageType.Chat, id: 0, text: 'let me in' })
     channel.sendFrame(type, body)
     assertLocalCode(await failed, 'OVL_MESSAGE_UNEXPECTED')
     await assertToldByClose(t, channel, 'OVL_MESSAGE_UNEXPECTED')

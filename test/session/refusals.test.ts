@@ -13,7 +13,7 @@ import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { SessionFrame } from '../../src/session/session-frames.js'
 import { mapTlsError } from '../../src/session/tls-errors.js'
-import { startNode } from '../helpers/nodes.js'
+import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
 import {
   alertCheck,
@@ -260,9 +260,9 @@ describe('refusals at session setup', () => {
       const peer = await startNode(t, member)
       const session = await peer.connect(node.address)
       await until(() => node.counts.sessions === 1, 5_000, 'the session to be up at the honest node')
-      const got = nextEvent<[Message]>(node, 'message')
-      session.send({ type: MessageType.Chat, text: 'before' })
-      assert.deepEqual((await got)[0], { type: MessageType.Chat, text: 'before' })
+      const got = nextEvent<[Message]>(node, 'message', isChat)
+      session.send({ type: MessageType.Chat, id: 0, text: 'before' })
+      assert.deepEqual((await got)[0], { type: MessageType.Chat, id: 0, text: 'before' })
 
       const downHere = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down')
       const downThere = nextEvent<[OverlaySession, OverlayError | null]>(peer, 'session:down')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it, before } from 'node:test'
 import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { NetworkCa } from '../../src/session/pki/ca.js'
-import { startNode } from '../helpers/nodes.js'
+import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa } from '../helpers/pki.js'
 import { nextEvent, until, within } from '../helpers/wait.js'
 
@@ -23,17 +23,17 @@ describe('authenticated sessions over UDP', () => {
     assert.equal((atB as typeof session).peer.nodeId, a.nodeId)
     assert.equal(session.id, (atB as typeof session).id, 'both ends derive the same session id')
 
-    const gotAtB = nextEvent<[Message]>(b, 'message')
-    session.send({ type: MessageType.Chat, text: 'hello beta' })
-    assert.deepEqual((await gotAtB)[0], { type: MessageType.Chat, text: 'hello beta' })
+    const gotAtB = nextEvent<[Message]>(b, 'message', isChat)
+    session.send({ type: MessageType.Chat, id: 0, text: 'hello beta' })
+    assert.deepEqual((await gotAtB)[0], { type: MessageType.Chat, id: 0, text: 'hello beta' })
 
-    const gotAtA = nextEvent<[Message]>(a, 'message')
-    ;(atB as typeof session).send({ type: MessageType.Chat, text: 'hello alpha ✓' })
-    assert.deepEqual((await gotAtA)[0], { type: MessageType.Chat, text: 'hello alpha ✓' })
+    const gotAtA = nextEvent<[Message]>(a, 'message', isChat)
+    ;(atB as typeof session).send({ type: MessageType.Chat, id: 0, text: 'hello alpha ✓' })
+    assert.deepEqual((await gotAtA)[0], { type: MessageType.Chat, id: 0, text: 'hello alpha ✓' })
   })
 
   it('holds many sessions at once and keeps them apart', async (t) => {
-    const hub = await startNode(t, { ca, name: 'hub' })
+    const hub = await startNode(t, { ca, name: 'hub', peers: { max: 64 } })
     const spokes = await Promise.all(Array.from({ length: 20 }, (_, i) => startNode(t, { ca, name: `spoke-${i}` })))
     const sessions = await Promise.all(spokes.map((spoke) => spoke.connect(hub.address)))
     // The dialer is up when the hub's acknowledgement arrives; the hub, half a round trip later.
@@ -45,7 +45,7 @@ describe('authenticated sessions over UDP', () => {
         if (received.size === 20) resolve()
       })
     })
-    sessions.forEach((session, i) => session.send({ type: MessageType.Chat, text: `from ${i}` }))
+    sessions.forEach((session, i) => session.send({ type: MessageType.Chat, id: 0, text: `from ${i}` }))
     await within(10_000, all, 'twenty messages')
     for (let i = 0; i < 20; i++) assert.equal(received.get(`spoke-${i}`), `from ${i}`)
   })
@@ -61,20 +61,22 @@ describe('authenticated sessions over UDP', () => {
     a.on('session:down', (s) => closedAtA.push(s.id))
     const kept = a.session(b.nodeId)
     assert.ok(kept)
-    const got = nextEvent<[Message]>(b, 'message')
-    kept.send({ type: MessageType.Chat, text: 'still works' })
+    const got = nextEvent<[Message]>(b, 'message', isChat)
+    kept.send({ type: MessageType.Chat, id: 0, text: 'still works' })
     assert.equal(((await got)[0] as { text: string }).text, 'still works')
     assert.deepEqual(closedAtA, [], 'closing the duplicate is not reported as the peer going down')
   })
 
-  it('stops cleanly: no sessions, streams or pending state left', async (t) => {
+  it('stops cleanly, telling its peers it left: no sessions, streams or pending state left', async (t) => {
     const a = await startNode(t, { ca, name: 'a' })
     const b = await startNode(t, { ca, name: 'b' })
     await a.connect(b.address)
     const down = nextEvent(b, 'session:down')
     await a.stop()
     const [, error] = await down
-    assert.equal(error, null, 'a graceful stop is an orderly close, not an error')
+    assert.equal(error?.code, 'OVL_PEER_LEFT', 'a graceful stop says LEAVE: the peer drops the session at once')
+    assert.equal(error?.origin, 'remote')
+    assert.notEqual(b.store.get(a.nodeId)?.leftAt ?? null, null, 'and remembers that it left')
     assert.deepEqual(a.counts, { sessions: 0, halfOpen: 0, pendingDials: 0, streams: 0 })
     assert.equal(b.counts.sessions, 0)
     assert.equal(await a.stop(), undefined, 'stop is idempotent')

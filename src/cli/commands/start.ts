@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { loadConfig, type Override } from '../../config/load.js'
 import { createLogger, type LogLevel } from '../../log/logger.js'
 import type { OverlayNode } from '../../node/node.js'
-import { COMMANDS, describeSession, runCommandLine } from '../console/commands.js'
+import { COMMANDS, runCommandLine } from '../console/commands.js'
 import { readLines } from '../console/line-source.js'
 import { prepareNode } from '../node-setup.js'
 import { Output } from '../output.js'
@@ -62,14 +62,16 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
         `         For a real network create a CA (certs/create-network.sh) and set tls: in the config.\n`,
     )
   }
-  await node.start()
   wireEvents(node, out)
+  await node.start()
   const { host, port: boundPort } = node.address
-  out.event('ready', { nodeId: node.nodeId, name: node.name, address: `${host}:${boundPort}`, devCa: devCa !== null }, `node "${node.name}" ${node.nodeId}\nlistening on udp ${host}:${boundPort} — type "help" for commands`)
-
-  for (const peer of config.bootstrap) {
-    node.connect(peer).catch((err: Error) => logger.warn({ peer: `${peer.host}:${peer.port}`, code: (err as { code?: string }).code }, `bootstrap peer unreachable: ${err.message}`))
-  }
+  const address = `${host}:${boundPort}`
+  out.event(
+    'ready',
+    { nodeId: node.nodeId, name: node.name, address, devCa: devCa !== null, bootstrap: config.bootstrap.map((b) => `${b.host}:${b.port}`) },
+    `node "${node.name}" ${node.nodeId}\nlistening on udp ${address} — type "help" for commands` +
+      (config.bootstrap.length === 0 ? `\nto start a second node that joins this one: npx overlay start ${boundPort + 1} 127.0.0.1 ${boundPort}` : ''),
+  )
 
   let exiting: Promise<void> | null = null
   const exit = (): Promise<void> => {
@@ -86,6 +88,8 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
     completions: Object.keys(COMMANDS),
     onLine: (line) => runCommandLine(line, { node, out, exit }),
   })
+  // On a terminal, lines that arrive while the operator types go above the prompt.
+  if (lines.print) out.setSink({ write: lines.print })
   process.once('SIGINT', () => void exit())
   process.once('SIGTERM', () => void exit())
   process.on('SIGHUP', () => {
@@ -101,17 +105,19 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
 }
 
 function wireEvents(node: OverlayNode, out: Output): void {
+  const short = (id: string): string => id.slice(0, 12)
   node.on('session:up', (session) => {
-    const peer = describeSession(session)
-    out.event('peer:up', { peer }, `+ ${peer.name} (${peer.id.slice(0, 12)}) at ${peer.address}`)
+    const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}`, direction: session.role === 'client' ? 'outbound' : 'inbound' }
+    out.event('peer:up', { peer }, `+ ${peer.name} (${short(peer.id)}) at ${peer.address}, ${peer.direction}`)
   })
   node.on('session:down', (session, error) => {
-    const peer = describeSession(session)
+    const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` }
     const reason = error ? error.code : 'closed'
-    out.event('peer:down', { peer, reason }, `- ${peer.name} (${peer.id.slice(0, 12)}): ${reason}`)
+    out.event('peer:down', { peer, reason, message: error?.message ?? null }, `- ${peer.name} (${short(peer.id)}): ${reason}${error ? ` (${error.message})` : ''}`)
   })
-  node.on('message', (message, session) => {
-    if (message.type !== 0x13) return
-    out.event('message', { from: session.peer.nodeId, name: session.peer.name, text: message.text, broadcast: false }, `[${session.peer.name}] ${message.text}`)
+  node.on('chat', (chat) => {
+    const name = node.session(chat.from)?.peer.name ?? node.store.get(chat.from)?.record.name ?? short(chat.from)
+    const how = chat.broadcast ? 'broadcast' : chat.via === 'session' ? 'direct' : `direct, routed ${chat.hops} hops`
+    out.event('message', { from: chat.from, name, text: chat.text, broadcast: chat.broadcast, via: chat.via, hops: chat.hops }, `[${name}] (${how}) ${chat.text}`)
   })
 }

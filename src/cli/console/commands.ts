@@ -2,16 +2,17 @@
  * The commands of a running node, for the interactive prompt and for scripts.
  * Each prints through Output, so --json gives one JSON object per line.
  */
-import { OverlayError } from '../../errors.js'
-import { MessageType } from '../../messaging/messages.js'
-import type { OverlayNode, OverlaySession } from '../../node/node.js'
 import { parseHostPort } from '../../config/load.js'
+import { OverlayError } from '../../errors.js'
+import type { OverlayNode } from '../../node/node.js'
+import type { PeerInfo } from '../../node/peer-info.js'
 import type { Output } from '../output.js'
+import { renderStats } from './stats.js'
 
 export interface CommandContext {
   node: OverlayNode
   out: Output
-  /** Graceful stop, then exit 0. */
+  /** Graceful stop (LEAVE to every peer), then exit 0. */
   exit(): Promise<void>
 }
 
@@ -21,22 +22,33 @@ interface CommandSpec {
   run(args: string[], rest: string, ctx: CommandContext): Promise<void> | void
 }
 
+function usage(spec: string): OverlayError {
+  return new OverlayError('OVL_USAGE', `usage: ${spec}`)
+}
+
+/** The text after the first `skip` words of `rest`, spacing kept. */
+function textAfter(rest: string, skip: number): string {
+  let text = rest.trimStart()
+  for (let i = 0; i < skip; i++) text = text.replace(/^\S+\s*/, '')
+  return text.trim()
+}
+
 export const COMMANDS: Record<string, CommandSpec> = {
   help: {
     usage: 'help',
     help: 'list commands',
     run(_args, _rest, { out }) {
       const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(28)} ${c.help}`)
-      out.result({ commands: Object.values(COMMANDS).map((c) => ({ usage: c.usage, help: c.help })) }, lines.join('\n'))
+      out.result({ command: 'help', commands: Object.values(COMMANDS).map((c) => ({ usage: c.usage, help: c.help })) }, lines.join('\n'))
     },
   },
   peers: {
     usage: 'peers',
-    help: 'peers with a session: id, name, address, state',
+    help: 'peers with a session: id, name, address, state, round trip, how connected',
     run(_args, _rest, { node, out }) {
-      const peers = node.sessions().map(describeSession)
-      const human = peers.length === 0 ? 'no peers' : peers.map((p) => `  ${p.id.slice(0, 12)}  ${p.name.padEnd(16)} ${p.address.padEnd(21)} ${p.state}`).join('\n')
-      out.result({ command: 'peers', peers }, human)
+      const peers = node.peers()
+      const known = node.knownPeers().length
+      out.result({ command: 'peers', peers, known }, renderPeers(peers, known))
     },
   },
   connect: {
@@ -44,29 +56,53 @@ export const COMMANDS: Record<string, CommandSpec> = {
     help: 'open a session to a node',
     async run(args, _rest, { node, out }) {
       const target = args[0]
-      if (!target) throw new OverlayError('OVL_USAGE', 'usage: connect <host:port>')
+      if (!target || args.length > 1) throw usage(this.usage)
       const session = await node.connect(parseHostPort(target))
-      out.result({ command: 'connect', peer: describeSession(session) }, `connected to ${session.peer.name} (${session.peer.nodeId.slice(0, 12)})`)
+      out.result({ command: 'connect', peer: { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` } }, `connected to ${session.peer.name} (${session.peerId.slice(0, 12)})`)
     },
   },
   send: {
     usage: 'send <peer> <message>',
-    help: 'send a message to a peer (id, id prefix, name or host:port)',
-    run(args, rest, { node, out }) {
-      const ref = args[0]
-      const text = rest.slice(rest.indexOf(ref ?? '') + (ref?.length ?? 0)).trim()
-      if (!ref || !text) throw new OverlayError('OVL_USAGE', 'usage: send <peer> <message>')
-      const session = resolvePeer(node, ref)
-      session.send({ type: MessageType.Chat, text })
-      out.result({ command: 'send', to: session.peer.nodeId, delivered: true }, `sent to ${session.peer.name}`)
+    help: 'send a message to any node (id, id prefix, name or host:port); waits for its acknowledgement',
+    async run(args, rest, { node, out }) {
+      const text = textAfter(rest, 1)
+      if (!args[0] || !text) throw usage(this.usage)
+      const target = node.resolve(args[0])
+      const receipt = await node.send(target, text)
+      const name = nameOf(node, target)
+      out.result(
+        { command: 'send', to: target, name, delivered: true, via: receipt.via, hops: receipt.hops, rttMs: round(receipt.rttMs) },
+        `delivered to ${name} (${receipt.via === 'session' ? 'direct session' : `routed, ${receipt.hops} hop${receipt.hops === 1 ? '' : 's'}`}, ${round(receipt.rttMs)} ms)`,
+      )
+    },
+  },
+  broadcast: {
+    usage: 'broadcast <message>',
+    help: 'send a message to every node of the network',
+    run(_args, rest, { node, out }) {
+      const text = textAfter(rest, 0)
+      if (!text) throw usage(this.usage)
+      const { seq, sentTo } = node.broadcast(text)
+      out.result({ command: 'broadcast', seq, sentTo }, `broadcast to the network (${sentTo} peer${sentTo === 1 ? '' : 's'} first)`)
+    },
+  },
+  ping: {
+    usage: 'ping <peer>',
+    help: 'round trip to a node: over its session, or through the overlay',
+    async run(args, _rest, { node, out }) {
+      if (!args[0] || args.length > 1) throw usage(this.usage)
+      const target = node.resolve(args[0])
+      const { rttMs, via, hops } = await node.ping(target)
+      const name = nameOf(node, target)
+      out.result({ command: 'ping', to: target, name, rttMs: round(rttMs), via, hops }, `pong from ${name}: ${round(rttMs)} ms (${via === 'session' ? 'direct session' : `routed, ${hops} hops`})`)
     },
   },
   stats: {
     usage: 'stats',
     help: 'counters of this node',
     run(_args, _rest, { node, out }) {
-      const counts = node.counts
-      out.result({ command: 'stats', ...counts }, Object.entries(counts).map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join('\n'))
+      const stats = node.stats()
+      out.result({ command: 'stats', ...stats }, renderStats(stats))
     },
   },
   exit: {
@@ -78,20 +114,22 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
 }
 
-export function describeSession(session: OverlaySession): { id: string; name: string; address: string; state: string } {
-  return { id: session.peer.nodeId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}`, state: session.state }
+function nameOf(node: OverlayNode, id: string): string {
+  return node.session(id)?.peer.name ?? node.store.get(id)?.record.name ?? id.slice(0, 12)
 }
 
-/** A node id, a unique prefix of one, a node name, or host:port. */
-export function resolvePeer(node: OverlayNode, ref: string): OverlaySession {
-  const sessions = node.sessions()
-  const matches = sessions.filter(
-    (s) => s.peer.nodeId === ref || s.peer.name === ref || `${s.remote.host}:${s.remote.port}` === ref,
-  )
-  const candidates = matches.length > 0 ? matches : sessions.filter((s) => s.peer.nodeId.startsWith(ref))
-  if (candidates.length === 1) return candidates[0] as OverlaySession
-  if (candidates.length === 0) throw new OverlayError('OVL_USAGE', `no peer matches "${ref}"`)
-  throw new OverlayError('OVL_USAGE', `"${ref}" matches ${candidates.length} peers; give more of the node id`)
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function renderPeers(peers: PeerInfo[], known: number): string {
+  if (peers.length === 0) return `no sessions (${known} peer${known === 1 ? '' : 's'} known)`
+  const header = `  ${'id'.padEnd(12)}  ${'name'.padEnd(16)} ${'address'.padEnd(21)} ${'state'.padEnd(6)} ${'rtt'.padStart(9)}  link`
+  const rows = peers.map((p) => {
+    const rtt = p.rttMs === null ? '-' : `${p.rttMs.toFixed(2)} ms`
+    return `  ${p.id.slice(0, 12)}  ${p.name.padEnd(16)} ${p.address.padEnd(21)} ${p.state.padEnd(6)} ${rtt.padStart(9)}  ${p.link}, ${p.direction}`
+  })
+  return [header, ...rows, `  ${peers.length} session${peers.length === 1 ? '' : 's'}, ${known} peer${known === 1 ? '' : 's'} known`].join('\n')
 }
 
 export async function runCommandLine(line: string, ctx: CommandContext): Promise<void> {
@@ -104,7 +142,7 @@ export async function runCommandLine(line: string, ctx: CommandContext): Promise
     return
   }
   try {
-    await spec.run(args, rest.slice((name as string).length).trim(), ctx)
+    await spec.run(args, rest.slice((name as string).length), ctx)
   } catch (err) {
     ctx.out.error(err)
   }

@@ -7,6 +7,8 @@ import readline from 'node:readline'
 
 export interface LineSource {
   close(): void
+  /** On a terminal: writes above the prompt and redraws it with what was typed so far. */
+  print?: (text: string) => void
 }
 
 export function readLines(options: { onLine: (line: string) => Promise<void>; completions: string[]; prompt: string }): LineSource {
@@ -30,5 +32,14 @@ export function readLines(options: { onLine: (line: string) => Promise<void>; co
       if (interactive) rl.prompt()
     })
   })
-  return { close: () => rl.close() }
+  if (!interactive) return { close: () => rl.close() }
+  return {
+    close: () => rl.close(),
+    print: (text) => {
+      readline.clearLine(process.stdout, 0)
+      readline.cursorTo(process.stdout, 0)
+      process.stdout.write(text)
+      rl.prompt(true)
+    },
+  }
 }

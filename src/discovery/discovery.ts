@@ -1,0 +1,271 @@
+/**
+ * Finding and keeping peers.
+ *
+ * - JOIN: on every session both ends send HELLO (their signed record and the
+ *   address they see the other at); the dialer then sends JOIN and gets PEERS,
+ *   records of peers the other knows.
+ * - Peer exchange: a record that is new or newer is stored and passed on to
+ *   every other peer (the seq check stops it going round), and every
+ *   `exchangeIntervalMs` a random peer is asked for its records again.
+ * - Maintenance: while the node has fewer than `targetPeers` sessions it dials
+ *   cached peers, most recently seen first, then the bootstrap peers, each with
+ *   exponential backoff and jitter after a failure. Peers that said LEAVE are
+ *   not dialed until they announce a newer record.
+ *
+ * Records are verified before they are stored, used or passed on.
+ */
+import { EventEmitter } from 'node:events'
+import { MAX_RECORDS_PER_EXCHANGE } from '../constants.js'
+import { OverlayError, ProtocolError } from '../errors.js'
+import type { NodeId } from '../identity/node-id.js'
+import type { Logger } from '../log/logger.js'
+import { send } from '../messaging/liveness.js'
+import { MessageType, type HelloMessage, type JoinMessage, type LeaveMessage, type Message, type PeersMessage } from '../messaging/messages.js'
+import { formatAddress, parseAddress, verifyRecord, type PeerRecord } from '../messaging/peer-record.js'
+import { TokenBucket } from '../messaging/rate-limit.js'
+import type { Session } from '../session/session.js'
+import type { RemoteAddress } from '../transport/connection.js'
+import { Backoff } from './backoff.js'
+import type { PeerStore } from './peer-store.js'
+import type { SelfRecord } from './self-record.js'
+
+type OverlaySession = Session<Message>
+
+export interface DiscoveryHost {
+  readonly nodeId: NodeId
+  sessions(): OverlaySession[]
+  session(peer: NodeId): OverlaySession | undefined
+  /** Opens a session to whichever address answers first. */
+  dial(addresses: RemoteAddress[], options: { timeoutMs: number }): Promise<OverlaySession>
+}
+
+export interface DiscoveryOptions {
+  bootstrap: RemoteAddress[]
+  /** Dial while below this many sessions. */
+  targetPeers: number
+  maintainIntervalMs: number
+  exchangeIntervalMs: number
+  /** Dial timeout for cached peers (they may be gone; bootstrap peers get the full dial timeout). */
+  cachedDialTimeoutMs: number
+  dialTimeoutMs: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+}
+
+export interface DiscoveryInit extends DiscoveryOptions {
+  host: DiscoveryHost
+  self: SelfRecord
+  store: PeerStore
+  log: Logger
+}
+
+export type DiscoveryDropReason = 'record-forged' | 'record-stale' | 'join-rate-limited'
+
+export interface DiscoveryEvents {
+  /** A verified record that is new or newer than the one we had. */
+  record: [record: PeerRecord]
+  dropped: [reason: DiscoveryDropReason, from: NodeId]
+}
+
+/** At most this many JOINs answered per peer: a burst of 2, then one per 5 s. */
+const JOIN_BURST = 2
+const JOINS_PER_SECOND = 0.2
+
+export class Discovery extends EventEmitter<DiscoveryEvents> {
+  readonly #init: DiscoveryInit
+  readonly #backoff: Backoff
+  readonly #dialing = new Set<string>()
+  /** Bootstrap address -> the node that answered there. */
+  readonly #bootstrapIds = new Map<string, NodeId>()
+  readonly #joinBuckets = new WeakMap<OverlaySession, TokenBucket>()
+  #maintainTimer: NodeJS.Timeout | null = null
+  #exchangeTimer: NodeJS.Timeout | null = null
+  #stopped = false
+
+  constructor(init: DiscoveryInit) {
+    super()
+    this.#init = init
+    this.#backoff = new Backoff({ baseMs: init.backoffBaseMs, maxMs: init.backoffMaxMs })
+    init.self.on('change', (record) => this.#announce([record], null))
+  }
+
+  start(): void {
+    this.#maintain()
+    this.#scheduleExchange()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    if (this.#maintainTimer) clearTimeout(this.#maintainTimer)
+    if (this.#exchangeTimer) clearTimeout(this.#exchangeTimer)
+  }
+
+  /** Dials now if the node is below its target (after a session went down, a record arrived...). */
+  poke(): void {
+    if (this.#stopped) return
+    if (this.#maintainTimer) clearTimeout(this.#maintainTimer)
+    this.#maintainTimer = setTimeout(() => this.#maintain(), 0).unref()
+  }
+
+  // --- sessions -----------------------------------------------------------------
+
+  onSessionUp(session: OverlaySession): void {
+    send(session, { type: MessageType.Hello, record: this.#init.self.record, observed: formatAddress(session.remote) })
+    if (session.role === 'client') send(session, { type: MessageType.Join, want: MAX_RECORDS_PER_EXCHANGE })
+  }
+
+  onSessionDown(session: OverlaySession, error: OverlayError | null): void {
+    this.#init.store.seen(session.peerId)
+    if (error?.code === 'OVL_PEER_LIMIT') this.#backoff.failed(session.peerId)
+    this.poke()
+  }
+
+  /** A session this node is too full to keep: give the peer records to try instead, then close. */
+  refer(session: OverlaySession): void {
+    send(session, { type: MessageType.Hello, record: this.#init.self.record, observed: formatAddress(session.remote) })
+    send(session, { type: MessageType.Peers, records: this.#sample(session.peerId, MAX_RECORDS_PER_EXCHANGE) })
+    session.close(new OverlayError('OVL_PEER_LIMIT', 'this node is at its limit of sessions; try the peers it sent'))
+  }
+
+  // --- messages -----------------------------------------------------------------
+
+  onHello(session: OverlaySession, message: HelloMessage): void {
+    const { record } = message
+    if (record.nodeId !== session.peerId || !verifyRecord(record)) {
+      session.fail(new ProtocolError('OVL_RECORD_INVALID', 'the HELLO record does not verify for this peer'))
+      return
+    }
+    this.#learn([record], session)
+    this.#init.store.connected(session.peerId)
+    this.#init.self.observed(message.observed, session.peerId)
+  }
+
+  onJoin(session: OverlaySession, message: JoinMessage): void {
+    let bucket = this.#joinBuckets.get(session)
+    if (bucket === undefined) {
+      bucket = new TokenBucket(JOINS_PER_SECOND, JOIN_BURST)
+      this.#joinBuckets.set(session, bucket)
+    }
+    if (!bucket.take()) return void this.emit('dropped', 'join-rate-limited', session.peerId)
+    send(session, { type: MessageType.Peers, records: this.#sample(session.peerId, Math.min(message.want, MAX_RECORDS_PER_EXCHANGE)) })
+  }
+
+  onPeers(session: OverlaySession, message: PeersMessage): void {
+    this.#learn(message.records, session)
+  }
+
+  onLeave(session: OverlaySession, message: LeaveMessage): void {
+    this.#init.store.left(session.peerId)
+    session.fail(new OverlayError('OVL_PEER_LEFT', `left the network${message.reason ? `: ${message.reason}` : ''}`, { origin: 'remote' }))
+  }
+
+  // --- records ------------------------------------------------------------------
+
+  /** Stores verified records that are new or newer, and passes those on. */
+  #learn(records: PeerRecord[], from: OverlaySession): void {
+    const fresh: PeerRecord[] = []
+    for (const record of records) {
+      if (record.nodeId === this.#init.host.nodeId) continue
+      const known = this.#init.store.get(record.nodeId)
+      if (known && known.record.seq >= record.seq) continue
+      if (!verifyRecord(record)) {
+        this.emit('dropped', 'record-forged', from.peerId)
+        continue
+      }
+      if (this.#init.store.putRecord(record)) {
+        fresh.push(record)
+        this.emit('record', record)
+      }
+    }
+    if (fresh.length === 0) return
+    this.#announce(fresh, from)
+    this.poke()
+  }
+
+  #announce(records: PeerRecord[], except: OverlaySession | null): void {
+    for (let i = 0; i < records.length; i += MAX_RECORDS_PER_EXCHANGE) {
+      const batch = records.slice(i, i + MAX_RECORDS_PER_EXCHANGE)
+      for (const session of this.#init.host.sessions()) {
+        if (session === except) continue
+        send(session, { type: MessageType.Peers, records: batch.filter((r) => r.nodeId !== session.peerId) })
+      }
+    }
+  }
+
+  /** Records to hand a peer: those with live sessions first, then the most recently seen. */
+  #sample(exclude: NodeId, count: number): PeerRecord[] {
+    const live = new Set(this.#init.host.sessions().map((s) => s.peerId))
+    return this.#init.store
+      .dialOrder()
+      .filter((e) => e.record.nodeId !== exclude && e.leftAt === null)
+      .sort((a, b) => Number(live.has(b.record.nodeId)) - Number(live.has(a.record.nodeId)))
+      .slice(0, count)
+      .map((e) => e.record)
+  }
+
+  // --- keeping enough peers -------------------------------------------------------
+
+  #maintain(): void {
+    this.#maintainTimer = null
+    if (this.#stopped) return
+    try {
+      this.#dialMore()
+    } finally {
+      const jittered = this.#init.maintainIntervalMs * (0.75 + Math.random() / 2)
+      this.#maintainTimer = setTimeout(() => this.#maintain(), jittered).unref()
+    }
+  }
+
+  #dialMore(): void {
+    const connected = new Set(this.#init.host.sessions().map((s) => s.peerId))
+    let needed = this.#init.targetPeers - connected.size - this.#dialing.size
+    if (needed <= 0) return
+    for (const entry of this.#init.store.dialOrder()) {
+      if (needed <= 0) return
+      const id = entry.record.nodeId
+      if (connected.has(id) || this.#dialing.has(id) || entry.leftAt !== null || !this.#backoff.ready(id)) continue
+      const addresses = entry.record.addresses.map((a) => parseAddress(a.address)).filter((a) => a !== null)
+      if (addresses.length === 0) continue
+      needed--
+      this.#dial(id, addresses, this.#init.cachedDialTimeoutMs, id)
+    }
+    for (const address of this.#init.bootstrap) {
+      if (needed <= 0) return
+      const key = formatAddress(address)
+      const knownId = this.#bootstrapIds.get(key)
+      if ((knownId !== undefined && (connected.has(knownId) || this.#dialing.has(knownId))) || this.#dialing.has(key) || !this.#backoff.ready(key)) continue
+      needed--
+      this.#dial(key, [address], this.#init.dialTimeoutMs, null)
+    }
+  }
+
+  #dial(key: string, addresses: RemoteAddress[], timeoutMs: number, expected: NodeId | null): void {
+    this.#dialing.add(key)
+    this.#init.host
+      .dial(addresses, { timeoutMs })
+      .then((session) => {
+        this.#backoff.succeeded(key)
+        if (expected === null) this.#bootstrapIds.set(key, session.peerId)
+      })
+      .catch((err: OverlayError) => {
+        const delay = this.#backoff.failed(key)
+        if (expected !== null) this.#init.store.dialFailed(expected, err.code ?? String(err))
+        this.#init.log.debug({ peer: key.slice(0, 21), code: err.code, retryInMs: Math.round(delay) }, `dial failed: ${err.message}`)
+      })
+      .finally(() => {
+        this.#dialing.delete(key)
+      })
+  }
+
+  #scheduleExchange(): void {
+    if (this.#stopped) return
+    const jittered = this.#init.exchangeIntervalMs * (0.75 + Math.random() / 2)
+    this.#exchangeTimer = setTimeout(() => {
+      const sessions = this.#init.host.sessions()
+      const peer = sessions[Math.floor(Math.random() * sessions.length)]
+      if (peer) send(peer, { type: MessageType.Join, want: MAX_RECORDS_PER_EXCHANGE })
+      this.#init.store.expire()
+      this.#scheduleExchange()
+    }, jittered).unref()
+  }
+}
