@@ -51,6 +51,7 @@ class OverlayLink implements Link {
     session.on('message', (message) => this.onClientReceive?.(payloadBytes(message)))
     session.on('drain', () => this.#drain?.resolve())
     session.once('close', (error) => this.#drain?.reject(new Error(`session closed while waiting for drain${error ? `: ${error.code} ${error.message}` : ''}`)))
+    session.deliver()
   }
 
   /** The server end's handler: from the node's 'message' event or the server session's. */
@@ -232,6 +233,7 @@ export class OverlaySessionContender implements Contender {
     this.#serverSessions.add(session)
     session.once('close', () => this.#serverSessions.delete(session))
     session.on('message', (message) => this.#table.links.get(session.id)?.serverMessage(message, session))
+    session.deliver()
     this.#table.serverEnd(session.id).resolve(session)
   }
 

@@ -51,6 +51,8 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 
 /** Our control datagrams. STUN starts with 0x00/0x01, UDX packets with 0xff. */
 export const CONTROL_MAGIC = 0xa5
+/** Path probes of a session (heartbeat PING/PONG outside the stream). */
+export const PROBE_MAGIC = 0xa6
 export const UDX_MAGIC = 0xff
 
 // --- the overlay ---------------------------------------------------------------
@@ -69,7 +71,7 @@ export const BROADCAST_MAX_AGE_MS = 10 * 60_000
 export const ROUTED_SEEN_MAX = 16_384
 /** Messages this node waits on an ACK for, at once. */
 export const MAX_PENDING_DELIVERIES = 1_024
-/** How long a sender waits for an ACK. */
-export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000
+/** How long a sender waits for an ACK: a stream on a lossy path can stall for seconds (RTO backoff), so well above that. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 /** Learned routes (destination -> the peer it was last heard through). */
 export const ROUTES_MAX = 16_384

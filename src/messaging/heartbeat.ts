@@ -1,12 +1,15 @@
 /**
- * Liveness of one session: a PING every interval with at most one in flight
- * (yamux's activePing), round-trip time from the PONG, and "down" as soon as
- * nothing at all has been heard from the peer for the timeout. Any message
- * counts as a sign of life, so a busy session needs no extra traffic to stay up.
+ * Liveness of one session: a PING every interval, round-trip time from the
+ * PONG, and "down" as soon as nothing at all has been heard from the peer for
+ * the timeout. Any sign of life counts (a message, a probe), so a busy session
+ * needs no extra traffic to stay up.
  *
- * One timer, set for whichever comes first: the next PING, or the moment the
- * silence would reach the timeout. A dead peer is declared down `timeoutMs`
- * after it was last heard, not at the next interval boundary.
+ * One PING in flight. PINGs travel as datagrams, which may be lost: one not
+ * answered within `retryMs` (a quarter interval, or three round trips if that
+ * is longer) is counted missed and replaced by a fresh one, so a lossy path is
+ * probed faster instead of falling silent. With 10 % loss each way and the
+ * default settings, a live peer stays up; a dead one is declared down
+ * `timeoutMs` after it was last heard.
  */
 import { TimeoutError } from '../errors.js'
 
@@ -21,7 +24,7 @@ export interface HeartbeatTarget {
   lastReceivedAt(): number
   /** Called once, when the timeout passes without a sign of life. */
   onDown(error: TimeoutError): void
-  /** A PING went unanswered for one interval. */
+  /** A PING went unanswered and was replaced. */
   onMissed?(): void
 }
 
@@ -31,8 +34,8 @@ export class Heartbeat {
   readonly #now: () => number
   #timer: NodeJS.Timeout | null = null
   #seq = 0
-  #inFlight: { seq: number; sentAt: number; missed: boolean } | null = null
-  #lastPingAt = -Infinity
+  #inFlight: { seq: number; sentAt: number } | null = null
+  #lastPongAt = -Infinity
   #rttMs: number | null = null
   #lastRttMs: number | null = null
   #missed = 0
@@ -54,7 +57,7 @@ export class Heartbeat {
     return this.#lastRttMs
   }
 
-  /** PINGs not answered within one interval. */
+  /** PINGs not answered in time. */
   get missed(): number {
     return this.#missed
   }
@@ -77,46 +80,51 @@ export class Heartbeat {
     this.#inFlight = null
     const now = this.#now()
     const rtt = now - ping.sentAt
-    if (!this.#stopped) this.#schedule(now)
+    this.#lastPongAt = now
     this.#lastRttMs = rtt
     this.#rttMs = this.#rttMs === null ? rtt : this.#rttMs * 0.875 + rtt * 0.125
+    if (!this.#stopped) this.#schedule(now)
     return rtt
+  }
+
+  /** How long to wait for a PONG before the PING counts as lost. */
+  get retryMs(): number {
+    return Math.max(this.#options.intervalMs / 4, 3 * (this.#rttMs ?? 0))
   }
 
   #tick(): void {
     this.#timer = null
     if (this.#stopped) return
     const now = this.#now()
-    const heardAt = this.#target.lastReceivedAt()
-    const silentFor = now - heardAt
+    const silentFor = now - this.#target.lastReceivedAt()
     if (silentFor >= this.#options.timeoutMs) {
       this.stop()
       this.#target.onDown(new TimeoutError('OVL_HEARTBEAT_TIMEOUT', `nothing heard from the peer for ${Math.round(silentFor)} ms (timeout ${this.#options.timeoutMs} ms)`))
       return
     }
     const ping = this.#inFlight
-    if (ping !== null && !ping.missed && now - ping.sentAt >= this.#options.intervalMs) {
-      ping.missed = true
+    if (ping !== null && now - ping.sentAt >= this.retryMs) {
       this.#missed++
       this.#target.onMissed?.()
-    }
-    if (ping === null && now - this.#lastPingAt >= this.#options.intervalMs) {
-      this.#seq = (this.#seq + 1) & 0x7fff_ffff // the top bit is left to explicit pings
-      this.#inFlight = { seq: this.#seq, sentAt: now, missed: false }
-      this.#lastPingAt = now
-      this.#target.sendPing(this.#seq)
+      this.#send(now)
+    } else if (ping === null && now - this.#lastPongAt >= this.#options.intervalMs) {
+      this.#send(now)
     }
     this.#schedule(now)
   }
 
-  /** The next moment something is due: a PING, marking one missed, or the timeout. */
+  #send(now: number): void {
+    this.#seq = (this.#seq + 1) & 0x7fff_ffff // the top bit is left to explicit pings
+    this.#inFlight = { seq: this.#seq, sentAt: now }
+    this.#target.sendPing(this.#seq)
+  }
+
+  /** The next moment something is due: a PING, a retry, or the timeout. */
   #schedule(now: number): void {
     if (this.#timer) clearTimeout(this.#timer)
     const ping = this.#inFlight
     const deadline = this.#target.lastReceivedAt() + this.#options.timeoutMs
-    let due = deadline
-    if (ping === null) due = Math.min(due, this.#lastPingAt + this.#options.intervalMs)
-    else if (!ping.missed) due = Math.min(due, ping.sentAt + this.#options.intervalMs)
+    const due = Math.min(deadline, ping === null ? this.#lastPongAt + this.#options.intervalMs : ping.sentAt + this.retryMs)
     this.#timer = setTimeout(() => this.#tick(), Math.max(1, Math.ceil(due - now)))
     this.#timer.unref()
   }

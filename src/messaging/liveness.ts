@@ -38,14 +38,19 @@ export interface LivenessEvents {
   down: [peer: NodeId, error: OverlayError]
 }
 
+/** Sends a heartbeat PING; by default a PING message on the session's stream. */
+export type Pinger = (session: OverlaySession, seq: number) => void
+
 export class Liveness extends EventEmitter<LivenessEvents> {
   readonly #options: HeartbeatOptions
+  readonly #pinger: Pinger
   readonly #watched = new Map<OverlaySession, Watched>()
   #explicitSeq = 0
 
-  constructor(options: HeartbeatOptions) {
+  constructor(options: HeartbeatOptions, pinger: Pinger = (session, seq) => send(session, { type: MessageType.Ping, seq })) {
     super()
     this.#options = options
+    this.#pinger = pinger
   }
 
   /** Starts heartbeats on a session that just came up. */
@@ -56,7 +61,7 @@ export class Liveness extends EventEmitter<LivenessEvents> {
       explicit: new Map(),
       heartbeat: new Heartbeat(
         {
-          sendPing: (seq) => send(session, { type: MessageType.Ping, seq }),
+          sendPing: (seq) => this.#pinger(session, seq),
           onMissed: () => this.emit('missed', session.peerId),
           lastReceivedAt: () => watched.lastReceivedAt,
           onDown: (error) => {
@@ -100,7 +105,17 @@ export class Liveness extends EventEmitter<LivenessEvents> {
       pending.resolve(performance.now() - pending.sentAt)
       return
     }
-    const rtt = watched.heartbeat.onPong(message.seq)
+    this.#heartbeatPong(watched, session, message.seq)
+  }
+
+  /** A PONG to a heartbeat PING that went some other way (a path probe). */
+  onProbePong(session: OverlaySession, seq: number): void {
+    const watched = this.#watched.get(session)
+    if (watched) this.#heartbeatPong(watched, session, seq)
+  }
+
+  #heartbeatPong(watched: Watched, session: OverlaySession, seq: number): void {
+    const rtt = watched.heartbeat.onPong(seq)
     if (rtt !== null) this.emit('rtt', session.peerId, rtt)
   }
 

@@ -23,6 +23,7 @@ import { BroadcastKind, MessageType, type Message } from '../messaging/messages.
 import { AddressKind, type PeerRecord } from '../messaging/peer-record.js'
 import { TokenBucket } from '../messaging/rate-limit.js'
 import { openSession } from '../session/handshake.js'
+import { PathProbes } from '../session/path-probes.js'
 import { RevocationList } from '../session/revocation.js'
 import { revokedError, type Session } from '../session/session.js'
 import { TlsConfig, type TlsCredentials } from '../session/tls-context.js'
@@ -133,6 +134,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #tls: TlsConfig
   readonly #socket = new UdpSocket()
   readonly #setup: ConnectionSetup
+  readonly #probes: PathProbes<OverlaySession>
   readonly #sessions: SessionRegistry<Message>
   readonly #services: Services
   readonly #counters = new Counters()
@@ -166,6 +168,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       dialTimeoutMs: this.limits.dialTimeoutMs,
       onInbound: (connection) => void this.#accept(connection),
     })
+    this.#probes = new PathProbes(this.#socket)
     this.#socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     this.#setup.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
 
@@ -211,7 +214,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
 
   #createServices(): Services {
     const sessions = { get: (id: NodeId) => this.#sessions.get(id), all: () => this.#sessions.values() }
-    const liveness = new Liveness(this.heartbeat)
+    const liveness = new Liveness(this.heartbeat, (session, seq) => this.#probes.ping(session, seq))
+    this.#probes.on('heard', (session) => liveness.heard(session))
+    this.#probes.on('pong', (session, seq) => liveness.onProbePong(session, seq))
+    this.#probes.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     liveness.on('down', (peer, error) => this.emit('heartbeat:down', peer, error))
     liveness.on('missed', (peer) => this.emit('heartbeat:missed', peer))
     liveness.on('rtt', (peer, rtt) => this.emit('heartbeat:rtt', peer, rtt))
@@ -485,9 +491,12 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       this.emit('session:down', session, error)
       if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
+    this.#probes.register(session)
+    session.once('close', () => this.#probes.unregister(session))
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
     this.#services.discovery.onSessionUp(session)
+    session.deliver()
   }
 
   #dropRevoked(): void {

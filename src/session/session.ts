@@ -17,6 +17,7 @@ import type { NodeId } from '../identity/node-id.js'
 import type { RemoteAddress } from '../transport/connection.js'
 import { decodeBindingProof, encodeBindingProof, exporterValue, signBinding, verifyBinding, type TlsRole } from './binding.js'
 import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from './framing.js'
+import { deriveProbeKeys, type ProbeKeys } from './probe-datagram.js'
 import { checkPeerCertificate, type PeerCertificateInfo } from './peer-certificate.js'
 import type { RevocationList } from './revocation.js'
 import { decodeClose, encodeClose, FIRST_MESSAGE_TYPE, SessionFrame } from './session-frames.js'
@@ -54,6 +55,9 @@ export function revokedError(peer: { nodeId: NodeId; name: string }): HandshakeE
   return new HandshakeError('OVL_PEER_REVOKED', `node ${peer.nodeId} ("${peer.name}") is revoked`)
 }
 
+/** Messages a session holds before its owner takes it up: far more than arrive in one chunk. */
+const MAX_HELD_MESSAGES = 4096
+
 /** How long a closing session waits for the peer to finish before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000
 
@@ -66,6 +70,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
    * sides make the same choice between two sessions to one peer.
    */
   readonly id: string
+  /** Keys of this session's path probes, derived from the TLS exporter. */
+  readonly probeKeys: ProbeKeys
   /** Set when this side has closed the session or received a CLOSE frame. */
   closeReason: OverlayError | null = null
   readonly #socket: tls.TLSSocket
@@ -81,6 +87,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   #peerVerified = false
   #peerAccepted = false
   #graceTimer: NodeJS.Timeout | null = null
+  /** Messages received before deliver(); null once delivering. */
+  #held: M[] | null = []
   #framesIn = 0
   #framesOut = 0
 
@@ -119,12 +127,14 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       this.peer = { nodeId: '', name: '', fingerprint: '' }
       this.#exporter = Buffer.alloc(0)
       this.id = ''
+      this.probeKeys = { tag: '', send: Buffer.alloc(0), receive: Buffer.alloc(0) }
       this.fail(err as OverlayError)
       return
     }
     this.peer = peer
     this.#exporter = exporterValue(init.socket)
     this.id = crypto.createHash('sha256').update('p2p-overlay session id').update(this.#exporter).digest('hex').slice(0, 16)
+    this.probeKeys = deriveProbeKeys(this.#exporter, init.role)
     this.#sendFrame(SessionFrame.Auth, encodeBindingProof(signBinding(init.identity, init.role, this.#exporter)))
   }
 
@@ -138,6 +148,21 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
 
   get stats(): { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number } {
     return { framesIn: this.#framesIn, framesOut: this.#framesOut, bytesIn: this.#socket.bytesRead, bytesOut: this.#socket.bytesWritten }
+  }
+
+  /**
+   * Starts delivering 'message' events. Messages that arrive between 'up' and
+   * this call (the peer may send right after the same data chunk that made the
+   * session up) are held, and emitted now, in order.
+   */
+  deliver(): void {
+    const held = this.#held
+    if (held === null) return
+    this.#held = null
+    for (const message of held) {
+      if (this.#state === 'closed' || this.closeReason !== null) return
+      this.emit('message', message)
+    }
   }
 
   /** Resolves when the session is up; rejects with the reason if it closes first. */
@@ -199,7 +224,9 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     this.#framesIn++
     if (frame.type >= FIRST_MESSAGE_TYPE) {
       if (this.#state !== 'up') throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'message before the session was authenticated')
-      this.emit('message', this.#codec.decode(frame.type, frame.body))
+      const message = this.#codec.decode(frame.type, frame.body)
+      if (this.#held === null) this.emit('message', message)
+      else if (this.#held.push(message) > MAX_HELD_MESSAGES) throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', `more than ${MAX_HELD_MESSAGES} messages before the session was taken up`)
       return
     }
     switch (frame.type as SessionFrame) {

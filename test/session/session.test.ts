@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import type { OverlaySession } from '../../src/node/node.js'
+import type { OverlayError } from '../../src/errors.js'
 import { describe, it, before } from 'node:test'
 import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { NetworkCa } from '../../src/session/pki/ca.js'
@@ -71,7 +73,7 @@ describe('authenticated sessions over UDP', () => {
     const a = await startNode(t, { ca, name: 'a' })
     const b = await startNode(t, { ca, name: 'b' })
     await a.connect(b.address)
-    const down = nextEvent(b, 'session:down')
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(b, 'session:down')
     await a.stop()
     const [, error] = await down
     assert.equal(error?.code, 'OVL_PEER_LEFT', 'a graceful stop says LEAVE: the peer drops the session at once')

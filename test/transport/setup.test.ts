@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
-import { UDX_MAGIC } from '../../src/constants.js'
+import { UDX_MAGIC, PROBE_MAGIC } from '../../src/constants.js'
 import type { OverlayError } from '../../src/errors.js'
 import type { OverlayNode } from '../../src/node/node.js'
 import type { RemoteAddress } from '../../src/transport/connection.js'
@@ -213,10 +213,10 @@ describe('connection setup on a real socket', () => {
     const raw = RawUdp.open(t)
     const junk: Buffer[] = []
     for (let i = 0; i < 400; i++) junk.push(random.bytes(1 + random.int(1200)))
-    // Junk that gets past the first byte: control magic with bad contents, and UDX-looking packets for no stream.
-    for (let i = 0; i < 100; i++) {
+    // Junk that gets past the first byte: control and probe magic with bad contents, and UDX-looking packets for no stream.
+    for (let i = 0; i < 150; i++) {
       const bytes = random.bytes(1 + random.int(100))
-      bytes[0] = i % 2 === 0 ? 0xa5 : UDX_MAGIC
+      bytes[0] = [0xa5, PROBE_MAGIC, UDX_MAGIC][i % 3] as number
       junk.push(bytes)
     }
     for (let i = 0; i < junk.length; i += 50) {
@@ -224,7 +224,7 @@ describe('connection setup on a real socket', () => {
       await until(() => seen.length === Math.min(i + 50, junk.length), 5_000, `rejections for datagrams ${i}-${i + 49}`)
     }
     const reasons = new Set(seen.map((r) => r.reason))
-    for (const reason of reasons) assert.ok(['unknown-datagram', 'stale-stream-packet', 'setup-malformed', 'setup-unexpected'].includes(reason), reason)
+    for (const reason of reasons) assert.ok(['unknown-datagram', 'stale-stream-packet', 'setup-malformed', 'setup-unexpected', 'probe-malformed', 'probe-unknown-session'].includes(reason), reason)
     assert.ok(seen.every((r) => r.from.port === raw.address.port), 'each is reported with its source')
     await barrier(raw, node.address)
     assert.equal(raw.received.length, 1, 'junk draws no reply')
