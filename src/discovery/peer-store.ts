@@ -65,27 +65,34 @@ export class PeerStore {
 
   /** Opens (or rebuilds) the database and loads every fresh, valid entry. */
   async open(): Promise<{ loaded: number; expired: number; invalid: number; rebuiltFrom: string | null }> {
-    let rebuiltFrom: string | null = null
     const dir = this.#options.dir
-    if (dir === null) return { loaded: 0, expired: 0, invalid: 0, rebuiltFrom }
+    if (dir === null) return { loaded: 0, expired: 0, invalid: 0, rebuiltFrom: null }
     try {
       this.#db = await openLevel(dir)
+      return { ...(await this.#load(this.#db)), rebuiltFrom: null }
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause
+      const cause = (err as { cause?: { code?: string; message?: string }; code?: string }).cause ?? (err as { code?: string; message?: string })
       if (cause?.code === 'LEVEL_LOCKED') {
         throw new ConfigError('OVL_PEER_CACHE_LOCKED', `${dir} is in use by another process: is another node running with the same data directory?`, { cause: err })
       }
       if (cause?.code !== 'LEVEL_CORRUPTION' && cause?.code !== 'LEVEL_IO_ERROR') throw err
-      rebuiltFrom = `${dir}.corrupt-${new Date(this.#now()).toISOString().replace(/[:.]/g, '-')}`
+      // The cache is an optimisation: never a reason not to start, nor a crash loop.
+      await this.#db?.close().catch(() => {})
+      this.#entries.clear()
+      const rebuiltFrom = `${dir}.corrupt-${new Date(this.#now()).toISOString().replace(/[:.]/g, '-')}`
       await fs.rename(dir, rebuiltFrom)
       this.#options.logger.warn({ movedTo: rebuiltFrom, reason: cause.message }, 'peer cache was corrupt: moved it aside and started a new one')
       this.#db = await openLevel(dir)
+      return { loaded: 0, expired: 0, invalid: 0, rebuiltFrom }
     }
+  }
+
+  async #load(db: Level<string, string>): Promise<{ loaded: number; expired: number; invalid: number }> {
     let expired = 0
     let invalid = 0
     const stale: string[] = []
     const cutoff = this.#now() - this.#options.ttlMs
-    for await (const [key, value] of this.#db.iterator()) {
+    for await (const [key, value] of db.iterator()) {
       const entry = parseEntry(value)
       if (entry === null || entry.record.nodeId !== key) {
         invalid++
@@ -97,9 +104,9 @@ export class PeerStore {
         this.#entries.set(key, entry)
       }
     }
-    if (stale.length > 0) await this.#db.batch(stale.map((key) => ({ type: 'del' as const, key })))
+    if (stale.length > 0) await db.batch(stale.map((key) => ({ type: 'del' as const, key })))
     this.#trim()
-    return { loaded: this.#entries.size, expired, invalid, rebuiltFrom }
+    return { loaded: this.#entries.size, expired, invalid }
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,8 @@ export interface BroadcasterInit {
   /** The sessions to forward to. */
   sessions: () => Iterable<OverlaySession>
   hopLimit?: number
+  /** Broadcast ids remembered for de-duplication (default BROADCAST_SEEN_MAX). */
+  seenMax?: number
   /** Wall clock in ms (tests move it). */
   now?: () => number
 }
@@ -61,7 +63,7 @@ export class Broadcaster extends EventEmitter<BroadcastEvents> {
   readonly #init: BroadcasterInit
   readonly #now: () => number
   readonly #hopLimit: number
-  readonly #seen = new LRUCache<string, true>({ max: BROADCAST_SEEN_MAX })
+  readonly #seen: LRUCache<string, true>
   readonly #windows = new LRUCache<NodeId, ReplayWindow>({ max: BROADCAST_ORIGINS_MAX })
   #lastSeq = 0
   readonly stats: BroadcastStats = { originated: 0, delivered: 0, forwarded: 0, duplicates: 0, rejected: 0 }
@@ -71,6 +73,7 @@ export class Broadcaster extends EventEmitter<BroadcastEvents> {
     this.#init = init
     this.#now = init.now ?? Date.now
     this.#hopLimit = init.hopLimit ?? DEFAULT_HOP_LIMIT
+    this.#seen = new LRUCache({ max: init.seenMax ?? BROADCAST_SEEN_MAX })
   }
 
   /** Signs and sends a broadcast to every peer; returns its id and how many peers it went to. */

@@ -79,8 +79,14 @@ export interface ChatEvent extends ChatDelivery {
 }
 
 export interface OverlayNodeEvents {
+  /** A session became the one for its peer (also when it replaced another for the same peer). */
   'session:up': [session: OverlaySession]
+  /** The session for a peer ended and no other replaced it. */
   'session:down': [session: OverlaySession, error: OverlayError | null]
+  /** A peer went from no session to a session: what operators see. */
+  'peer:up': [session: OverlaySession]
+  /** A peer has no session any more, with the reason (null: an orderly close). */
+  'peer:down': [session: OverlaySession, error: OverlayError | null]
   /** A connection that did not become a session, with the reason. */
   'handshake:failed': [failure: HandshakeFailure]
   /** Input that was dropped, with the reason (for metrics and tests). */
@@ -399,7 +405,17 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     return this.#stopping
   }
 
-  async #stop(reason: string): Promise<void> {
+  /**
+   * Stops at once, telling nobody (no LEAVE, no CLOSE frames): what a crash
+   * looks like to peers, short of the process dying. Idempotent with stop().
+   */
+  abort(): Promise<void> {
+    if (this.#stopping) return this.#stopping
+    this.#stopping = this.#stop(null)
+    return this.#stopping
+  }
+
+  async #stop(reason: string | null): Promise<void> {
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
     this.#services.discovery.stop()
@@ -410,6 +426,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
         new Promise<void>((resolve) => {
           if (session.state === 'closed') return resolve()
           session.once('close', () => resolve())
+          if (reason === null) return session.destroy()
           send(session, { type: MessageType.Leave, reason })
           session.close()
         }),
@@ -458,6 +475,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const { kept, loser } = this.#sessions.add(session)
     if (loser !== null) loser.close(duplicateSessionError(loser.peer.name))
     if (kept !== session) return kept
+    const replacing = loser !== null
     if (session.role === 'server' && this.#sessions.size > this.peerSettings.max) {
       // Full: the peer gets records of others to try, not a session here.
       this.#sessions.delete(session)
@@ -465,11 +483,12 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       this.#services.discovery.refer(session)
       return session
     }
-    this.#adopt(session)
+    this.#adopt(session, replacing)
     return session
   }
 
-  #adopt(session: OverlaySession): void {
+  /** Takes up a session that is now the one for its peer; `replacing` when it took over from another (tie-break). */
+  #adopt(session: OverlaySession, replacing: boolean): void {
     const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
     log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role }, 'session up')
     const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
@@ -489,12 +508,14 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
+      this.emit('peer:down', session, error)
       if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
     this.#probes.register(session)
     session.once('close', () => this.#probes.unregister(session))
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
+    if (!replacing) this.emit('peer:up', session)
     this.#services.discovery.onSessionUp(session)
     session.deliver()
   }

@@ -274,6 +274,16 @@ export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
   }
 }
 
+/** A rogue holding an authenticated session with `node` (it speaks frames by hand from here on). */
+export async function authenticatedRogue(t: TestContext, node: OverlayNode, member: TestCredentials): Promise<{ channel: RogueChannel; session: OverlaySession }> {
+  const rogue = RogueEndpoint.start(t)
+  const up = nextEvent<[OverlaySession]>(node, 'session:up', (s) => s.peerId === member.identity.nodeId)
+  const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
+  await channel.authenticate(member.identity)
+  const [session] = await up
+  return { channel, session }
+}
+
 /** Dials `remote` from the rogue endpoint and runs TLS as the client. */
 export async function rogueDial(rogue: RogueEndpoint, remote: RemoteAddress, init: RogueTlsInit): Promise<RogueChannel> {
   const connection = await rogue.dial(remote)

@@ -15,7 +15,7 @@ import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame }
 import { SessionFrame } from '../../src/session/session-frames.js'
 import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
-import { assertLocalCode, assertServes, assertToldByClose, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
+import { assertLocalCode, assertServes, assertToldByClose, authenticatedRogue as rogueAuthenticated, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
 import { nextEvent, until } from '../helpers/wait.js'
 
 function decodeAll(decoder: FrameDecoder, chunks: Buffer[]): Frame[] {
@@ -207,13 +207,8 @@ describe('frame attacks on a real session', () => {
   })
 
   /** A rogue with a valid certificate and key, authenticated: its session is up at `node`. */
-  async function authenticatedRogue(t: TestContext, node: OverlayNode): Promise<{ channel: RogueChannel; session: OverlaySession }> {
-    const rogue = RogueEndpoint.start(t)
-    const up = nextEvent<[OverlaySession]>(node, 'session:up', (s) => s.peerId === member.identity.nodeId)
-    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
-    await channel.authenticate(member.identity)
-    const [session] = await up
-    return { channel, session }
+  function authenticatedRogue(t: TestContext, node: OverlayNode): Promise<{ channel: RogueChannel; session: OverlaySession }> {
+    return rogueAuthenticated(t, node, member)
   }
 
   /** `attack` on an up session closes it with `code`; the rogue is told; the node keeps serving. */

@@ -1,0 +1,95 @@
+/**
+ * Discovery with real nodes on loopback: JOIN through a bootstrap node, peer
+ * exchange, the peer limit with referrals, reconnects, and a restart that
+ * finds the network again from the peer cache when the bootstrap node is gone.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import type { OverlayError } from '../../src/errors.js'
+import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
+import { FAST_HEARTBEAT, networkCa, startNodes } from '../helpers/network.js'
+import { startNode } from '../helpers/nodes.js'
+import { tempDir, testCredentials } from '../helpers/pki.js'
+import { nextEvent, until } from '../helpers/wait.js'
+
+const QUICK = { heartbeat: FAST_HEARTBEAT, peers: { maintainIntervalMs: 200, backoffBaseMs: 100, backoffMaxMs: 1_000 } }
+
+function ids(node: OverlayNode): string[] {
+  return node.sessions().map((s) => s.peerId).sort()
+}
+
+describe('JOIN and peer exchange', () => {
+  it('nodes that know only a bootstrap node find each other and open sessions', async (t) => {
+    const [bootstrap] = await startNodes(t, 1, QUICK)
+    if (!bootstrap) throw new Error('unreachable')
+    const joiners = await startNodes(t, 4, (i) => ({ ...QUICK, name: `j${i}`, bootstrap: [bootstrap.address] }))
+    const all = [bootstrap, ...joiners]
+    // Full mesh: 5 nodes, each below its target of 6 sessions, all learn of all.
+    await until(() => all.every((n) => n.sessions().length === 4), 10_000, 'every node to hold a session with every other')
+    for (const node of all) {
+      assert.deepEqual(ids(node), all.filter((o) => o !== node).map((o) => o.nodeId).sort())
+      assert.equal(node.knownPeers().length, 4, `${node.name} knows every other node`)
+    }
+    // The records are the signed originals: names and addresses as their owners said.
+    const entry = joiners[0]?.store.get(joiners[3]?.nodeId as string)
+    assert.equal(entry?.record.name, 'j3')
+    assert.deepEqual(entry?.record.addresses.map((a) => a.address), [`127.0.0.1:${joiners[3]?.address.port}`])
+  })
+
+  it('keeps at most peers.max sessions and refers the rest to other peers', async (t) => {
+    const [hub] = await startNodes(t, 1, { ...QUICK, peers: { ...QUICK.peers, target: 1, max: 2 } })
+    if (!hub) throw new Error('unreachable')
+    const others = await startNodes(t, 4, (i) => ({ ...QUICK, name: `o${i}`, peers: { ...QUICK.peers, target: 2, max: 4 }, bootstrap: [hub.address] }))
+    await until(() => others.every((n) => n.sessions().length >= 2), 10_000, 'every node to reach its target of 2 through referrals')
+    assert.ok(hub.sessions().length <= 2, `the hub holds ${hub.sessions().length} sessions`)
+    assert.ok(hub.stats().rejected['peer-limit'] ?? 0 > 0, 'the hub refused some with referrals')
+  })
+
+  it('exactly one session per pair when both dial at once, also with discovery running', async (t) => {
+    const [a, b] = await startNodes(t, 2, QUICK)
+    if (!a || !b) throw new Error('unreachable')
+    const ups: string[] = []
+    a.on('peer:up', (s) => ups.push(s.peerId))
+    await Promise.all([a.connect(b.address), b.connect(a.address), a.connect(b.address)])
+    await until(() => a.sessions().length === 1 && b.sessions().length === 1 && a.session(b.nodeId)?.id === b.session(a.nodeId)?.id, 5_000, 'one shared session')
+    assert.deepEqual(ups, [b.nodeId], 'the peer came up once, however many sessions raced')
+  })
+
+  it('reconnects, with backoff, to a peer that comes back on the same address', async (t) => {
+    const ca = await networkCa()
+    const creds = testCredentials(ca, 'phoenix')
+    const [a] = await startNodes(t, 1, QUICK)
+    if (!a) throw new Error('unreachable')
+    let b = await startNode(t, { ...QUICK, ...creds, name: 'phoenix', bootstrap: [a.address] })
+    const port = b.address.port
+    await until(() => a.session(b.nodeId) !== undefined, 5_000, 'the first session')
+    // Down without a word (no LEAVE): as if it crashed.
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
+    await b.abort()
+    await down
+    b = await startNode(t, { ...QUICK, ...creds, name: 'phoenix', port })
+    await until(() => a.session(b.nodeId) !== undefined, 10_000, 'a to dial the cached peer again')
+  })
+})
+
+describe('the peer cache across restarts', () => {
+  it('a restarted node whose bootstrap node is gone finds its peers again from the cache', async (t) => {
+    const ca = await networkCa()
+    const dir = await tempDir('overlay-cache-')
+    const [bootstrap, b, c] = await startNodes(t, 3, QUICK)
+    if (!bootstrap || !b || !c) throw new Error('unreachable')
+    await Promise.all([b.connect(bootstrap.address), c.connect(bootstrap.address)])
+    const creds = testCredentials(ca, 'returner')
+    const dataDir = path.join(dir, 'returner')
+    const first = await startNode(t, { ...QUICK, ...creds, name: 'returner', dataDir, bootstrap: [bootstrap.address] })
+    await until(() => first.sessions().length === 3, 10_000, 'sessions with all three')
+    await first.stop()
+    await bootstrap.stop()
+
+    const again = await startNode(t, { ...QUICK, ...creds, name: 'returner', dataDir, bootstrap: [bootstrap.address] })
+    assert.ok(again.knownPeers().length >= 2, 'the cache came back from LevelDB')
+    await until(() => again.session(b.nodeId) !== undefined && again.session(c.nodeId) !== undefined, 10_000, 'sessions with b and c from the cache')
+    assert.equal(again.session(bootstrap.nodeId), undefined)
+  })
+})
