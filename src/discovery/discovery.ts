@@ -64,8 +64,13 @@ export type DiscoveryDropReason = 'record-forged' | 'record-stale' | 'join-rate-
 export interface DiscoveryEvents {
   /** A verified record that is new or newer than the one we had. */
   record: [record: PeerRecord]
+  /** The peer's HELLO verified: it is identified. */
+  hello: [session: OverlaySession]
   dropped: [reason: DiscoveryDropReason, from: NodeId]
 }
+
+/** A session that lasted this long clears its peer's reconnect backoff. */
+const SESSION_PROVEN_MS = 10_000
 
 /** At most this many JOINs answered per peer: a burst of 2, then one per 5 s. */
 const JOIN_BURST = 2
@@ -78,6 +83,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   /** Bootstrap address -> the node that answered there. */
   readonly #bootstrapIds = new Map<string, NodeId>()
   readonly #joinBuckets = new WeakMap<OverlaySession, TokenBucket>()
+  readonly #upAt = new WeakMap<OverlaySession, number>()
   #maintainTimer: NodeJS.Timeout | null = null
   #exchangeTimer: NodeJS.Timeout | null = null
   #stopped = false
@@ -110,19 +116,22 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   // --- sessions -----------------------------------------------------------------
 
   onSessionUp(session: OverlaySession): void {
+    this.#upAt.set(session, performance.now())
     send(session, { type: MessageType.Hello, record: this.#init.self.record, observed: formatAddress(session.remote) })
     if (session.role === 'client') send(session, { type: MessageType.Join, want: MAX_RECORDS_PER_EXCHANGE })
   }
 
   onSessionDown(session: OverlaySession, error: OverlayError | null): void {
     this.#init.store.seen(session.peerId)
+    // A full peer is retried with backoff like an unreachable one; a session that
+    // lasted proves the peer good, and clears its backoff.
     if (error?.code === 'OVL_PEER_LIMIT') this.#backoff.failed(session.peerId)
+    else if (performance.now() - (this.#upAt.get(session) ?? Infinity) > SESSION_PROVEN_MS) this.#backoff.succeeded(session.peerId)
     this.poke()
   }
 
-  /** A session this node is too full to keep: give the peer records to try instead, then close. */
+  /** A session this node is too full to keep: give the peer records to try instead, then close (no HELLO: it never becomes a peer). */
   refer(session: OverlaySession): void {
-    send(session, { type: MessageType.Hello, record: this.#init.self.record, observed: formatAddress(session.remote) })
     send(session, { type: MessageType.Peers, records: this.#sample(session.peerId, MAX_RECORDS_PER_EXCHANGE) })
     session.close(new OverlayError('OVL_PEER_LIMIT', 'this node is at its limit of sessions; try the peers it sent'))
   }
@@ -138,6 +147,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.#learn([record], session)
     this.#init.store.connected(session.peerId)
     this.#init.self.observed(message.observed, session.peerId)
+    this.emit('hello', session)
   }
 
   onJoin(session: OverlaySession, message: JoinMessage): void {
@@ -156,7 +166,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   onLeave(session: OverlaySession, message: LeaveMessage): void {
     this.#init.store.left(session.peerId)
-    session.fail(new OverlayError('OVL_PEER_LEFT', `left the network${message.reason ? `: ${message.reason}` : ''}`, { origin: 'remote' }))
+    // It is leaving: nothing to tell it back.
+    session.fail(new OverlayError('OVL_PEER_LEFT', `left the network${message.reason ? `: ${message.reason}` : ''}`, { origin: 'remote' }), { notify: false })
   }
 
   // --- records ------------------------------------------------------------------
@@ -233,7 +244,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       if (needed <= 0) return
       const key = formatAddress(address)
       const knownId = this.#bootstrapIds.get(key)
-      if ((knownId !== undefined && (connected.has(knownId) || this.#dialing.has(knownId))) || this.#dialing.has(key) || !this.#backoff.ready(key)) continue
+      if (knownId !== undefined && (connected.has(knownId) || this.#dialing.has(knownId) || !this.#backoff.ready(knownId))) continue
+      if (this.#dialing.has(key) || !this.#backoff.ready(key)) continue
       needed--
       this.#dial(key, [address], this.#init.dialTimeoutMs, null)
     }
@@ -244,7 +256,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.#init.host
       .dial(addresses, { timeoutMs })
       .then((session) => {
-        this.#backoff.succeeded(key)
+        // Backoff is cleared once the session has lasted (onSessionDown), not at connect: a full peer accepts, then refers.
         if (expected === null) this.#bootstrapIds.set(key, session.peerId)
       })
       .catch((err: OverlayError) => {

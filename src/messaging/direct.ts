@@ -105,7 +105,7 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
   /** Sends `text` to `target`; resolves when it acknowledges. */
   send(target: NodeId, text: string): Promise<Receipt> {
     const session = this.#init.sessions.get(target)
-    if (session?.state === 'up') {
+    if (session?.writable) {
       this.#chatId = (this.#chatId % 0xffff_ffff) + 1
       const id = this.#chatId
       return this.#await(`c/${target}/${id}`, target, 'session', () => session.send({ type: MessageType.Chat, id, text }))
@@ -120,9 +120,9 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
 
   /** The route a message to `target` would take: a session, a learned next hop, or a flood. */
   routeTo(target: NodeId): { via: 'session' | 'route' | 'flood'; nextHop: NodeId | null } {
-    if (this.#init.sessions.get(target)?.state === 'up') return { via: 'session', nextHop: target }
+    if (this.#init.sessions.get(target)?.writable) return { via: 'session', nextHop: target }
     const hop = this.#routes.get(target)
-    if (hop !== undefined && this.#init.sessions.get(hop)?.state === 'up') return { via: 'route', nextHop: hop }
+    if (hop !== undefined && this.#init.sessions.get(hop)?.writable) return { via: 'route', nextHop: hop }
     return { via: 'flood', nextHop: null }
   }
 

@@ -160,7 +160,7 @@ export class Liveness extends EventEmitter<LivenessEvents> {
 
 /** Sends unless the session has closed meanwhile (a race the caller cannot avoid). */
 export function send(session: OverlaySession, message: Message): boolean {
-  if (session.state !== 'up') return false
+  if (!session.writable) return false
   session.send(message)
   return true
 }

@@ -83,9 +83,13 @@ export interface OverlayNodeEvents {
   'session:up': [session: OverlaySession]
   /** The session for a peer ended and no other replaced it. */
   'session:down': [session: OverlaySession, error: OverlayError | null]
-  /** A peer went from no session to a session: what operators see. */
+  /**
+   * A peer went from no session to a session whose HELLO verified: what
+   * operators see. A session that only replaced another (a tie-break), or that
+   * the peer refused (its limit), is no peer:up.
+   */
   'peer:up': [session: OverlaySession]
-  /** A peer has no session any more, with the reason (null: an orderly close). */
+  /** A peer that was up has no session any more, with the reason (null: an orderly close). */
   'peer:down': [session: OverlaySession, error: OverlayError | null]
   /** A connection that did not become a session, with the reason. */
   'handshake:failed': [failure: HandshakeFailure]
@@ -106,6 +110,9 @@ export interface OverlayNodeEvents {
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
+
+/** How long stop() waits for the socket to close before it returns anyway. */
+const SOCKET_CLOSE_WAIT_MS = 3_000
 
 export interface NodeStats extends NodeCounts, CounterSnapshot {
   nodeId: NodeId
@@ -144,6 +151,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #sessions: SessionRegistry<Message>
   readonly #services: Services
   readonly #counters = new Counters()
+  /** Peers that had a 'peer:up' and no 'peer:down' since. */
+  readonly #announced = new Set<NodeId>()
   readonly #init: OverlayNodeInit
   #state: State = 'new'
   #stopping: Promise<void> | null = null
@@ -176,6 +185,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     })
     this.#probes = new PathProbes(this.#socket)
     this.#socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+    this.#socket.on('close-stalled', (state) => this.log.warn(state, 'stopping: the socket still waits for streams to close'))
     this.#setup.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
 
     this.store = new PeerStore({
@@ -274,6 +284,11 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       backoffMaxMs: this.peerSettings.backoffMaxMs,
     })
     discovery.on('record', (record) => this.emit('record', record))
+    discovery.on('hello', (session) => {
+      if (this.#sessions.get(session.peerId) !== session || this.#announced.has(session.peerId)) return
+      this.#announced.add(session.peerId)
+      this.emit('peer:up', session)
+    })
     discovery.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     return { liveness, direct, broadcast, discovery }
   }
@@ -393,7 +408,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   async ping(peer: NodeId, timeoutMs = this.messaging.deliveryTimeoutMs): Promise<{ rttMs: number; via: 'session' | 'routed'; hops: number }> {
     this.#assertRunning()
     const session = this.#sessions.get(peer)
-    if (session?.state === 'up') return { rttMs: await this.#services.liveness.ping(session, timeoutMs), via: 'session', hops: 1 }
+    if (session?.writable) return { rttMs: await this.#services.liveness.ping(session, timeoutMs), via: 'session', hops: 1 }
     const receipt = await this.#services.direct.probe(peer)
     return { rttMs: receipt.rttMs, via: 'routed', hops: receipt.hops }
   }
@@ -431,12 +446,30 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
           session.close()
         }),
     )
+    this.log.debug({ sessions: closing.length }, 'stopping: closing sessions')
     await Promise.all(closing)
     this.#services.liveness.stop()
-    await this.#socket.close()
+    this.log.debug({ streams: this.#socket.streamCount }, 'stopping: closing the socket')
+    await this.#closeSocket()
+    this.log.debug('stopping: closing the peer cache')
     await this.store.close()
     this.#state = 'stopped'
     if (wasRunning) this.log.info('node stopped')
+  }
+
+  /**
+   * A stream whose peer vanished mid-close takes up to UDX's retransmission
+   * timeout (about 13 s) to close; stop() does not wait for it: the socket
+   * closes by itself once it has.
+   */
+  async #closeSocket(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const waited = await Promise.race([
+      this.#socket.close().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SOCKET_CLOSE_WAIT_MS).unref())),
+    ])
+    clearTimeout(timer)
+    if (!waited) this.log.warn({ streams: this.#socket.streamCount }, 'stopped with streams still closing; the socket closes when they have')
   }
 
   #assertRunning(): void {
@@ -475,7 +508,6 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const { kept, loser } = this.#sessions.add(session)
     if (loser !== null) loser.close(duplicateSessionError(loser.peer.name))
     if (kept !== session) return kept
-    const replacing = loser !== null
     if (session.role === 'server' && this.#sessions.size > this.peerSettings.max) {
       // Full: the peer gets records of others to try, not a session here.
       this.#sessions.delete(session)
@@ -483,12 +515,12 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       this.#services.discovery.refer(session)
       return session
     }
-    this.#adopt(session, replacing)
+    this.#adopt(session)
     return session
   }
 
-  /** Takes up a session that is now the one for its peer; `replacing` when it took over from another (tie-break). */
-  #adopt(session: OverlaySession, replacing: boolean): void {
+  /** Takes up a session that is now the one for its peer. */
+  #adopt(session: OverlaySession): void {
     const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
     log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role }, 'session up')
     const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
@@ -508,14 +540,13 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
-      this.emit('peer:down', session, error)
+      if (this.#announced.delete(session.peerId)) this.emit('peer:down', session, error)
       if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
     this.#probes.register(session)
     session.once('close', () => this.#probes.unregister(session))
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
-    if (!replacing) this.emit('peer:up', session)
     this.#services.discovery.onSessionUp(session)
     session.deliver()
   }

@@ -172,18 +172,27 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
 
   /** Sends a message. Returns false when the caller should wait for 'drain'. */
   send(message: M): boolean {
-    if (this.#state !== 'up') throw new ClosedError('OVL_SESSION_CLOSED', `session with ${this.peer.name || this.remote.host} is ${this.#state}`)
+    if (!this.writable) throw new ClosedError('OVL_SESSION_CLOSED', `session with ${this.peer.name || this.remote.host} is ${this.#state === 'up' ? 'closing' : this.#state}`)
     const { type, body } = this.#codec.encode(message)
     this.#framesOut++
     return this.#writer.write(type, body)
   }
 
   /** Orderly close: flushes what was sent, tells the peer why (if `reason`), ends TLS. */
-  close(reason?: OverlayError): void {
+  /** Up, and neither side has started to close it: send() will take messages. */
+  get writable(): boolean {
+    return this.#state === 'up' && this.closeReason === null && this.#graceTimer === null
+  }
+
+  /**
+   * Orderly close: flushes what was sent, ends TLS. With `reason`, the 'close'
+   * event carries it, and unless `notify` is false the peer is told in a CLOSE frame.
+   */
+  close(reason?: OverlayError, options: { notify?: boolean } = {}): void {
     if (this.#state === 'closed' || this.closeReason !== null || this.#graceTimer !== null) return
     if (reason) {
       this.closeReason = reason
-      this.#writer.write(SessionFrame.Close, encodeClose(reason))
+      if (options.notify !== false) this.#writer.write(SessionFrame.Close, encodeClose(reason))
     }
     this.#writer.flush()
     this.#socket.end()
@@ -196,8 +205,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
    * closed for this node at once; the socket lingers until the CLOSE frame
    * telling the peer why has left (at most CLOSE_GRACE_MS).
    */
-  fail(error: OverlayError): void {
-    this.close(error)
+  fail(error: OverlayError, options: { notify?: boolean } = {}): void {
+    this.close(error, options)
     this.#finish(error, { linger: true })
   }
 

@@ -8,13 +8,18 @@
 import { EventEmitter } from 'node:events'
 import UDX, { type UDXSocket, type UDXStream, type UdxAddress } from 'udx-native'
 import { ClosedError, SetupError } from '../errors.js'
+import { isClosingByItself } from './stream-adapter.js'
 
 export type DatagramHandler = (data: Buffer, from: UdxAddress) => void
 
 export interface UdpSocketEvents {
   /** A datagram no handler wanted; `reason` says why (for metrics). */
   dropped: [reason: string, from: UdxAddress]
+  /** close() is still waiting for streams after CLOSE_STALLED_MS: what is left, for the log. */
+  'close-stalled': [state: { ids: number[]; streams: Array<Record<string, unknown>> }]
 }
+
+const CLOSE_STALLED_MS = 3_000
 
 export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   readonly udx: UDX
@@ -81,8 +86,13 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   /** Destroys every stream still open, then closes the socket. Idempotent. */
   close(): Promise<void> {
     if (this.#closing) return this.#closing
-    for (const stream of [...this.#socket.streams]) stream.destroy()
+    for (const stream of [...this.#socket.streams]) if (!isClosingByItself(stream)) stream.destroy()
     this.#closing = this.#socket.bound ? this.#socket.close() : Promise.resolve()
+    const stalled = setTimeout(() => {
+      const streams = [...this.#socket.streams].map((s) => ({ id: s.id, remoteId: s.remoteId, connected: s.connected, destroyed: s.destroyed, destroying: s.destroying }))
+      this.emit('close-stalled', { ids: [...this.#streamIds], streams })
+    }, CLOSE_STALLED_MS).unref()
+    void this.#closing.then(() => clearTimeout(stalled))
     return this.#closing
   }
 

@@ -53,7 +53,9 @@ describe('JOIN and peer exchange', () => {
     a.on('peer:up', (s) => ups.push(s.peerId))
     await Promise.all([a.connect(b.address), b.connect(a.address), a.connect(b.address)])
     await until(() => a.sessions().length === 1 && b.sessions().length === 1 && a.session(b.nodeId)?.id === b.session(a.nodeId)?.id, 5_000, 'one shared session')
+    await until(() => ups.length > 0, 5_000, 'peer:up')
     assert.deepEqual(ups, [b.nodeId], 'the peer came up once, however many sessions raced')
+    assert.equal(a.peers().length, 1)
   })
 
   it('reconnects, with backoff, to a peer that comes back on the same address', async (t) => {

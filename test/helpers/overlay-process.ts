@@ -1,0 +1,121 @@
+/**
+ * A real `overlay start --json` process, driven the way a script drives it:
+ * commands on stdin, one JSON object per line on stdout. Killed after the
+ * test if still running.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import type { TestContext } from 'node:test'
+import { overlayArgs } from './cli.js'
+import { nextEvent } from './wait.js'
+
+export interface JsonLine {
+  type: string
+  [key: string]: unknown
+}
+
+export class OverlayProcess {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly lines: JsonLine[] = []
+  stderr = ''
+  readonly #events = new EventEmitter<{ line: [JsonLine]; exit: [number | null, NodeJS.Signals | null] }>()
+  #buffer = ''
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
+  ready!: { nodeId: string; name: string; address: string; port: number }
+
+  private constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, overlayArgs(['start', ...args, '--json']), { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk.toString()))
+    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
+    this.child.on('exit', (code, signal) => {
+      this.#exit = { code, signal }
+      this.#events.emit('exit', code, signal)
+    })
+  }
+
+  /** Starts a node and waits for its `ready` line. */
+  static async start(t: TestContext, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<OverlayProcess> {
+    const node = new OverlayProcess(args, options.cwd, { NODE_TEST_CONTEXT: undefined, ...options.env })
+    t.after(() => node.kill('SIGKILL'))
+    let ready: JsonLine
+    try {
+      ready = await node.next('ready', () => true, 30_000)
+    } catch (err) {
+      throw new Error(`overlay start ${args.join(' ')} did not get ready: ${(err as Error).message}\nstderr: ${node.stderr}`)
+    }
+    const address = String(ready.address)
+    node.ready = { nodeId: String(ready.nodeId), name: String(ready.name), address, port: Number(address.split(':')[1]) }
+    return node
+  }
+
+  get exited(): { code: number | null; signal: NodeJS.Signals | null } | null {
+    return this.#exit
+  }
+
+  /** The first line of `type` after line `since` (default: any so far, then any to come) that passes `filter`. */
+  async next(type: string, filter: (line: JsonLine) => boolean = () => true, ms = 10_000, since = 0): Promise<JsonLine> {
+    const seen = this.lines.slice(since).find((line) => line.type === type && filter(line))
+    if (seen) return seen
+    try {
+      const [line] = await nextEvent<[JsonLine]>(this.#events, 'line', (l) => l.type === type && filter(l), ms)
+      return line
+    } catch {
+      const recent = this.lines.slice(-5).map((l) => JSON.stringify(l).slice(0, 200))
+      throw new Error(`${this.ready?.name ?? 'overlay'}: no '${type}' line within ${ms} ms; last lines:\n  ${recent.join('\n  ')}\nstderr tail: ${this.stderr.slice(-800)}`)
+    }
+  }
+
+  /** Sends a command line; resolves with its `result` (or rejects with its `error` line). */
+  async command(line: string, ms = 15_000): Promise<JsonLine> {
+    const since = this.lines.length
+    const command = line.split(/\s+/)[0]
+    this.child.stdin.write(`${line}\n`)
+    const answer = await Promise.race([
+      this.next('result', (l) => l.command === command, ms, since),
+      this.next('error', () => true, ms, since).then((l) => {
+        throw Object.assign(new Error(`${line}: ${String(l.message)}`), { code: l.code })
+      }),
+    ])
+    return answer
+  }
+
+  write(text: string): void {
+    this.child.stdin.write(text)
+  }
+
+  endInput(): void {
+    this.child.stdin.end()
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.#exit === null) this.child.kill(signal)
+  }
+
+  async waitExit(ms = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.#exit) return this.#exit
+    try {
+      const [code, signal] = await nextEvent<[number | null, NodeJS.Signals | null]>(this.#events, 'exit', () => true, ms)
+      return { code, signal }
+    } catch {
+      throw new Error(`${this.ready?.name ?? 'overlay'} did not exit within ${ms} ms; stderr tail:\n${this.stderr.slice(-1500)}`)
+    }
+  }
+
+  #onData(text: string): void {
+    this.#buffer += text
+    let newline: number
+    while ((newline = this.#buffer.indexOf('\n')) >= 0) {
+      const raw = this.#buffer.slice(0, newline)
+      this.#buffer = this.#buffer.slice(newline + 1)
+      if (raw.trim() === '') continue
+      let line: JsonLine
+      try {
+        line = JSON.parse(raw) as JsonLine
+      } catch {
+        line = { type: 'not-json', raw }
+      }
+      this.lines.push(line)
+      this.#events.emit('line', line)
+    }
+  }
+}
