@@ -20,6 +20,13 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's front end runs in the browser (plain ES modules, no build step).
+    files: ['src/dashboard/public/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', TextDecoderStream: 'readonly', cytoscape: 'readonly', uPlot: 'readonly' },
+    },
+  },
+  {
     // The CLI, scripts, tests and benchmarks talk to people on stdout/stderr.
     files: ['src/cli/**', 'bin/**', 'test/**', 'bench/**', 'scripts/**', 'certs/**'],
     rules: { 'no-console': 'off' },

@@ -10,6 +10,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { dashboardSection } from './dashboard.js'
 import { diagnosticsSection } from './diagnostics.js'
 import { ed25519Section } from './ed25519.js'
 import { createFixture, removeFixture, type Fixture } from './fixture.js'
@@ -20,7 +21,7 @@ import { buildReport, renderTable, REQUIRED_KEYS, type SectionOutcome } from './
 import { sessionSection } from './session.js'
 
 /** The sections of a default run, in order. Add new ones here. */
-const SECTIONS: BenchSection[] = [sessionSection, memorySection, ed25519Section]
+const SECTIONS: BenchSection[] = [sessionSection, memorySection, ed25519Section, dashboardSection]
 /** Sections run only when asked for (--diagnose or --only). */
 const OPTIONAL_SECTIONS: BenchSection[] = [diagnosticsSection]
 

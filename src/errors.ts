@@ -57,6 +57,16 @@ export const ERROR_CODES = {
   OVL_PENDING_LIMIT: 'Too many messages are waiting for an acknowledgement; retry when some have been answered.',
   OVL_RECORD_INVALID: 'A peer record does not verify or names another node than the session it came on.',
 
+  // operator services: dashboard, metrics, warnings
+  OVL_DASHBOARD_BIND: 'The dashboard could not listen on its address (in use, or not available).',
+  OVL_DASHBOARD_TOKEN_FILE: 'The dashboard token file is unreadable, malformed, or readable by other users (chmod 600).',
+  OVL_DASHBOARD_UNAUTHORIZED: 'A dashboard or /metrics request came without a valid access token (the page itself also opens with the session cookie its printed URL sets).',
+  OVL_DASHBOARD_HOST_REFUSED: "A dashboard request named a Host that is not the dashboard's own address: the guard against DNS rebinding.",
+  OVL_DASHBOARD_ORIGIN_REFUSED: 'A dashboard request came from another origin or site; only the page itself may change state.',
+  OVL_DASHBOARD_REQUEST_INVALID: 'A dashboard request was malformed: unknown path or method, wrong content type, body too large, or not the expected JSON.',
+  OVL_DASHBOARD_BUSY: 'The dashboard already serves as many live clients as it allows; close another tab and retry.',
+  OVL_METRIC_WARNING_MALFORMED: 'A METRIC_WARNING broadcast payload does not decode (version, metric, length or value); it is ignored.',
+
   // lifecycle
   OVL_SESSION_CLOSED: 'The session is closed.',
   OVL_NODE_CLOSED: 'The node is stopped; create a new one.',
@@ -97,6 +107,8 @@ export class HandshakeError extends OverlayError {}
 export class ProtocolError extends OverlayError {}
 /** A direct message that was not delivered, or could not be sent. */
 export class DeliveryError extends OverlayError {}
+/** The dashboard's HTTP server and its requests. */
+export class DashboardError extends OverlayError {}
 /** Use after close. */
 export class ClosedError extends OverlayError {}
 export class TimeoutError extends OverlayError {}

@@ -27,7 +27,7 @@ export interface Override {
   flag: string
 }
 
-const PATH_KEYS = ['dataDir', 'identity', 'tls.ca', 'tls.cert', 'tls.key', 'devCaDir']
+const PATH_KEYS = ['dataDir', 'identity', 'tls.ca', 'tls.cert', 'tls.key', 'devCaDir', 'dashboard.tokenFile']
 
 export async function loadConfig(file: string | null, overrides: Override[] = [], cwd = process.cwd()): Promise<NodeConfig> {
   let raw: Record<string, unknown> = {}

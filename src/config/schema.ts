@@ -6,6 +6,8 @@
 import net from 'node:net'
 import { z } from 'zod'
 import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_MESSAGING, DEFAULT_PEERS } from '../node/defaults.js'
+import { DEFAULT_DASHBOARD } from '../dashboard/defaults.js'
+import { DEFAULT_METRICS, DEFAULT_THRESHOLDS } from '../metrics/defaults.js'
 import { isNodeId } from '../identity/node-id.js'
 
 const expected = (text: string) => ({ error: () => `expected ${text}` })
@@ -18,6 +20,7 @@ const positiveInt = (unit: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
     .min(min, expected(`at least ${min} (${unit})`))
     .max(max, expected(`at most ${max} (${unit})`))
 const path = z.string(expected('a file or directory path')).min(1, expected('a non-empty path'))
+const ratio = z.number(expected('a share from 0 to 1')).min(0, expected('a share from 0 to 1')).max(1, expected('a share from 0 to 1'))
 const host = z.string(expected('an IPv4 address such as 0.0.0.0 or 127.0.0.1')).refine((v) => net.isIPv4(v), expected('an IPv4 address such as 0.0.0.0 or 127.0.0.1'))
 
 export const HOST_PORT_PATTERN = /^([^:\s]+):(\d{1,5})$/
@@ -115,6 +118,41 @@ export const configSchema = z
       .strict()
       .default({ level: 'info', format: 'pretty' })
       .describe('Logs go to stderr.'),
+    dashboard: z
+      .object({
+        enabled: z.boolean(expected('true or false')).default(DEFAULT_DASHBOARD.enabled).describe('Serve the web dashboard (and /metrics). Its URL, with the access token, is printed at start and given as `dashboard` in the `ready` event.'),
+        host: host.default(DEFAULT_DASHBOARD.host).describe('Address the dashboard listens on. Keep it on loopback: whoever reaches it with the token can send as this node.'),
+        port: port.default(DEFAULT_DASHBOARD.port).describe('TCP port of the dashboard; 0 picks a free one.'),
+        tokenFile: path.nullable().default(DEFAULT_DASHBOARD.tokenFile).describe('File holding the access token (created with mode 0600 if missing), so it survives restarts (for Prometheus: authorization.credentials_file). null: a new token at every start.'),
+        allowedHosts: z.array(z.string(expected('a host name')).regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, expected('HOST or HOST:PORT')), expected('a list of host names')).default([]).describe('More Host header values the dashboard answers to (for example a reverse proxy\'s name), as HOST or HOST:PORT. Any other Host is refused (DNS rebinding).'),
+      })
+      .strict()
+      .default({ ...DEFAULT_DASHBOARD, allowedHosts: [] })
+      .describe('The web dashboard: a live map of the peers, messages, warnings (docs/dashboard.md). Also: --dashboard [HOST:]PORT, --no-dashboard.'),
+    metrics: z
+      .object({
+        enabled: z.boolean(expected('true or false')).default(DEFAULT_METRICS.enabled).describe('Serve /metrics in Prometheus text format on the dashboard\'s address.'),
+        requireToken: z.boolean(expected('true or false')).default(DEFAULT_METRICS.requireToken).describe('Ask for the access token on /metrics (a scraper sends it as a Bearer token). false lets any local process read the metrics.'),
+        process: z.boolean(expected('true or false')).default(DEFAULT_METRICS.process).describe('Also export process metrics: CPU, memory, event loop lag.'),
+      })
+      .strict()
+      .default({ ...DEFAULT_METRICS })
+      .describe('Prometheus metrics (docs/dashboard.md lists them).'),
+    thresholds: z
+      .object({
+        evaluateIntervalMs: positiveInt('milliseconds', 100, 3_600_000).default(DEFAULT_THRESHOLDS.evaluateIntervalMs).describe('How often the thresholds are checked.'),
+        rttMs: positiveInt('milliseconds', 1, 600_000).nullable().default(DEFAULT_THRESHOLDS.rttMs).describe('Warn when the smoothed heartbeat round trip to a peer is above this. null: off.'),
+        heartbeatLossRatio: ratio.nullable().default(DEFAULT_THRESHOLDS.heartbeatLossRatio).describe('Warn when more than this share (0 to 1) of heartbeats went unanswered over lossWindowMs. null: off.'),
+        lossWindowMs: positiveInt('milliseconds', 1_000, 3_600_000).default(DEFAULT_THRESHOLDS.lossWindowMs).describe('The window the heartbeat loss ratio is measured over.'),
+        minPeers: positiveInt('peers', 1, 10_000).nullable().default(DEFAULT_THRESHOLDS.minPeers).describe('Warn when the node has fewer sessions than this. null: off.'),
+        peerMessagesPerSecond: positiveInt('messages per second', 1, 10_000_000).nullable().default(DEFAULT_THRESHOLDS.peerMessagesPerSecond).describe('Warn when one peer sends more messages a second than this. null: off.'),
+        relayShare: ratio.nullable().default(DEFAULT_THRESHOLDS.relayShare).describe('Warn when more than this share (0 to 1) of sessions go through a relay. null: off.'),
+        broadcast: z.boolean(expected('true or false')).default(DEFAULT_THRESHOLDS.broadcast).describe('Tell the network: broadcast each warning raised or cleared as a signed METRIC_WARNING.'),
+        broadcastIntervalMs: positiveInt('milliseconds', 1_000, 86_400_000).default(DEFAULT_THRESHOLDS.broadcastIntervalMs).describe('At most one METRIC_WARNING per warning in this time; a change in between goes out when it ends.'),
+      })
+      .strict()
+      .default({ ...DEFAULT_THRESHOLDS })
+      .describe('Warning thresholds. A crossing is logged, printed (`warning`, `warning:cleared`), shown on the dashboard and broadcast.'),
   })
   .strict()
 

@@ -1,6 +1,8 @@
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { loadConfig, type Override } from '../../config/load.js'
+import { startOperatorServices, type OperatorServices } from '../../dashboard/operator.js'
 import { createLogger, type LogLevel } from '../../log/logger.js'
+import type { Warning } from '../../metrics/warning.js'
 import type { OverlayNode } from '../../node/node.js'
 import { COMMANDS, runCommandLine } from '../console/commands.js'
 import { readLines } from '../console/line-source.js'
@@ -17,6 +19,8 @@ interface StartOptions {
   dataDir?: string
   json?: boolean
   logLevel?: LogLevel
+  /** `--dashboard [HOST:]PORT` (parsed), or false for `--no-dashboard`. */
+  dashboard?: { host?: string; port: number } | false
 }
 
 export function startCommand(program: Command): void {
@@ -34,6 +38,8 @@ export function startCommand(program: Command): void {
     .option('--data-dir <dir>', 'directory for identity, certificate and peer cache')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--json', 'one JSON object per output line; logs as JSON on stderr')
+    .option('--dashboard <[host:]port>', 'serve the web dashboard there (loopback by default; port 0: any free one)', dashboardAddress)
+    .option('--no-dashboard', 'serve no dashboard (nor /metrics)')
     .action(async (port: number | undefined, bootstrapHost: string | undefined, bootstrapPort: number | undefined, options: StartOptions) => {
       await runStart(port, bootstrapHost, bootstrapPort, options)
     })
@@ -48,6 +54,11 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
   if (options.name !== undefined) overrides.push({ key: 'name', value: options.name, flag: '--name' })
   if (options.dataDir !== undefined) overrides.push({ key: 'dataDir', value: options.dataDir, flag: '--data-dir' })
   if (options.logLevel !== undefined) overrides.push({ key: 'log.level', value: options.logLevel, flag: '--log-level' })
+  if (options.dashboard === false) overrides.push({ key: 'dashboard.enabled', value: false, flag: '--no-dashboard' })
+  if (options.dashboard) {
+    overrides.push({ key: 'dashboard.enabled', value: true, flag: '--dashboard' }, { key: 'dashboard.port', value: options.dashboard.port, flag: '--dashboard' })
+    if (options.dashboard.host !== undefined) overrides.push({ key: 'dashboard.host', value: options.dashboard.host, flag: '--dashboard' })
+  }
   const bootstrap = [...(options.bootstrap ?? [])]
   if (bootstrapHost !== undefined) bootstrap.push(`${bootstrapHost}:${bootstrapPort ?? 9000}`)
   if (bootstrap.length > 0) overrides.push({ key: 'bootstrap', value: bootstrap, flag: bootstrapHost ? 'BOOTSTRAP arguments' : '--bootstrap' })
@@ -63,13 +74,16 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
     )
   }
   wireEvents(node, out)
+  const operator = await startOperatorServices({ node, config, logger })
+  wireWarnings(operator, out)
   await node.start()
   const { host, port: boundPort } = node.address
   const address = `${host}:${boundPort}`
   out.event(
     'ready',
-    { nodeId: node.nodeId, name: node.name, address, devCa: devCa !== null, bootstrap: config.bootstrap.map((b) => `${b.host}:${b.port}`) },
+    { nodeId: node.nodeId, name: node.name, address, devCa: devCa !== null, bootstrap: config.bootstrap.map((b) => `${b.host}:${b.port}`), dashboard: operator.dashboardUrl },
     `node "${node.name}" ${node.nodeId}\nlistening on udp ${address} — type "help" for commands` +
+      (operator.dashboardUrl === null ? '' : `\ndashboard: ${operator.dashboardUrl}`) +
       (config.bootstrap.length === 0 ? `\nto start a second node that joins this one: npx overlay start ${boundPort + 1} 127.0.0.1 ${boundPort}` : ''),
   )
 
@@ -77,6 +91,7 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
   const exit = (): Promise<void> => {
     exiting ??= (async () => {
       lines.close()
+      await operator.close()
       await node.stop()
       logger.flush?.()
       process.exit(0)
@@ -86,7 +101,7 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
   const lines = readLines({
     prompt: `${node.name}> `,
     completions: Object.keys(COMMANDS),
-    onLine: (line) => runCommandLine(line, { node, out, exit }),
+    onLine: (line) => runCommandLine(line, { node, out, exit, warnings: () => operator.warnings.active() }),
   })
   // On a terminal, lines that arrive while the operator types go above the prompt.
   if (lines.print) out.setSink({ write: lines.print })
@@ -106,11 +121,11 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
 
 function wireEvents(node: OverlayNode, out: Output): void {
   const short = (id: string): string => id.slice(0, 12)
-  node.on('session:up', (session) => {
+  node.on('peer:up', (session) => {
     const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}`, direction: session.role === 'client' ? 'outbound' : 'inbound' }
     out.event('peer:up', { peer }, `+ ${peer.name} (${short(peer.id)}) at ${peer.address}, ${peer.direction}`)
   })
-  node.on('session:down', (session, error) => {
+  node.on('peer:down', (session, error) => {
     const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` }
     const reason = error ? error.code : 'closed'
     out.event('peer:down', { peer, reason, message: error?.message ?? null }, `- ${peer.name} (${short(peer.id)}): ${reason}${error ? ` (${error.message})` : ''}`)
@@ -120,4 +135,19 @@ function wireEvents(node: OverlayNode, out: Output): void {
     const how = chat.broadcast ? 'broadcast' : chat.via === 'session' ? 'direct' : `direct, routed ${chat.hops} hops`
     out.event('message', { from: chat.from, name, text: chat.text, broadcast: chat.broadcast, via: chat.via, hops: chat.hops }, `[${name}] (${how}) ${chat.text}`)
   })
+}
+
+/** `--dashboard [HOST:]PORT`. */
+function dashboardAddress(value: string): { host?: string; port: number } {
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5})$/.exec(value)
+  if (match === null || Number(match[2]) > 65535) throw new InvalidArgumentError(`--dashboard expects [HOST:]PORT, such as 8080 or 127.0.0.1:8080, got "${value}"`)
+  return match[1] === undefined ? { port: Number(match[2]) } : { host: match[1], port: Number(match[2]) }
+}
+
+/** Warnings raised here or received from other nodes: `warning` and `warning:cleared` events. */
+function wireWarnings(operator: OperatorServices, out: Output): void {
+  const where = (w: Warning): string => (w.local ? 'here' : `at ${w.originName ?? w.origin.slice(0, 12)}`)
+  const fields = ({ key: _key, ...warning }: Warning): Record<string, unknown> => warning
+  operator.warnings.on('raised', (w) => out.event('warning', fields(w), `! warning ${where(w)}: ${w.text}`))
+  operator.warnings.on('cleared', (w) => out.event('warning:cleared', fields(w), `✓ cleared ${where(w)}: ${w.text}`))
 }

@@ -7,11 +7,14 @@ import { OverlayError } from '../../errors.js'
 import type { OverlayNode } from '../../node/node.js'
 import type { PeerInfo } from '../../node/peer-info.js'
 import type { Output } from '../output.js'
+import type { Warning } from '../../metrics/warning.js'
 import { renderStats } from './stats.js'
 
 export interface CommandContext {
   node: OverlayNode
   out: Output
+  /** Active warnings (raised here or received), when the operator services run. */
+  warnings?: () => Warning[]
   /** Graceful stop (LEAVE to every peer), then exit 0. */
   exit(): Promise<void>
 }
@@ -100,9 +103,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
   stats: {
     usage: 'stats',
     help: 'counters of this node',
-    run(_args, _rest, { node, out }) {
+    run(_args, _rest, ctx) {
+      const { node, out } = ctx
       const stats = node.stats()
-      out.result({ command: 'stats', ...stats }, renderStats(stats))
+      const warnings = (ctx.warnings?.() ?? []).map(({ key: _key, ...w }) => w)
+      out.result({ command: 'stats', ...stats, warnings }, renderStats(stats, warnings))
     },
   },
   exit: {

@@ -1,7 +1,8 @@
 /** `stats` for people: the node's figures, one per line, grouped. */
+import type { Warning } from '../../metrics/warning.js'
 import type { NodeStats } from '../../node/node.js'
 
-export function renderStats(stats: NodeStats): string {
+export function renderStats(stats: NodeStats, warnings: Array<Omit<Warning, 'key'>> = []): string {
   const lines: Array<[string, string | number]> = [
     ['node', `${stats.name} ${stats.nodeId.slice(0, 12)} at ${stats.address ?? '-'}, up ${stats.uptimeS} s`],
     ['sessions', `${stats.sessions} (opened ${stats.sessionsOpened}, closed ${stats.sessionsClosed}, half-open ${stats.halfOpen}, dialing ${stats.pendingDials})`],
@@ -13,6 +14,7 @@ export function renderStats(stats: NodeStats): string {
     ['handshakes failed', stats.handshakeFailures],
     ['messages in', formatMap(stats.messagesIn)],
     ['rejected input', formatMap(stats.rejected)],
+    ['warnings', warnings.length === 0 ? 'none' : warnings.map((w) => `${w.local ? 'here' : `at ${w.originName ?? w.origin.slice(0, 12)}`}: ${w.text}`).join('; ')],
   ]
   return lines.map(([k, v]) => `  ${k.padEnd(18)} ${v}`).join('\n')
 }
