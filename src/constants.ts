@@ -53,6 +53,8 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 export const CONTROL_MAGIC = 0xa5
 /** Path probes of a session (heartbeat PING/PONG outside the stream). */
 export const PROBE_MAGIC = 0xa6
+/** Hole-punch probes. */
+export const PUNCH_MAGIC = 0xa7
 export const UDX_MAGIC = 0xff
 
 // --- the overlay ---------------------------------------------------------------
@@ -75,3 +77,33 @@ export const MAX_PENDING_DELIVERIES = 1_024
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 /** Learned routes (destination -> the peer it was last heard through). */
 export const ROUTES_MAX = 16_384
+
+// --- NAT traversal -------------------------------------------------------------
+
+/** Sockets a node behind a hard NAT opens for a birthday punch (HyperDHT uses 256). */
+export const BIRTHDAY_POOL_SIZE = 256
+/**
+ * Probes the easy side sprays at random ports of the hard side: with 256
+ * mappings among 64,512 ports, 2,000 probes find one with 99.96 % probability.
+ */
+export const BIRTHDAY_SPRAY_PROBES = 2_000
+export const BIRTHDAY_SPRAY_PER_SECOND = 400
+/** A punch round: every candidate gets a probe this often. */
+export const PUNCH_INTERVAL_MS = 100
+/** Give up on a punch after this long (the birthday spray takes 5 s of it). */
+export const PUNCH_TIMEOUT_MS = 10_000
+/** Answer probes this long after a path was found (our ACK may have been lost). */
+export const PUNCH_LINGER_MS = 5_000
+/** Punch attempts a node runs at once (each answers SIGNALs and holds timers). */
+export const MAX_PUNCH_ATTEMPTS = 8
+/** Birthday pools open at once (256 sockets each). */
+export const MAX_BIRTHDAY_POOLS = 1
+/** Relay: sessions relayed at once, in all and per node asking; how long and how many bytes each may carry. */
+export const DEFAULT_RELAY_MAX_SESSIONS = 64
+export const DEFAULT_RELAY_MAX_PER_NODE = 8
+export const DEFAULT_RELAY_MAX_DURATION_MS = 60 * 60_000
+export const DEFAULT_RELAY_MAX_BYTES = 1024 * 1024 * 1024
+/** How long a relay holds streams allocated for two ends that have not both joined. */
+export const RELAY_JOIN_TIMEOUT_MS = 10_000
+/** How often a relay checks the bytes each relayed session moved. */
+export const RELAY_METER_INTERVAL_MS = 5_000

@@ -55,7 +55,27 @@ export const ERROR_CODES = {
   OVL_DELIVERY_TIMEOUT: 'The target did not acknowledge the message in time (offline or unreachable).',
   OVL_DELIVERY_REFUSED: 'The target refused the message: the sender is over its rate limit there.',
   OVL_PENDING_LIMIT: 'Too many messages are waiting for an acknowledgement; retry when some have been answered.',
+  OVL_PUNCH_FAILED: 'No path could be punched to the peer in time (or too many punches are in progress).',
+  OVL_PUNCH_IMPOSSIBLE: 'Both ends are behind hard (symmetric) NATs: no direct path can be punched; a relay is needed.',
+  OVL_RELAY_REFUSED: 'The relay refused to relay the session (its limits, or the other end is unknown to it).',
+  OVL_RELAY_FAILED: 'A relayed session could not be set up in time.',
+  OVL_UNREACHABLE: 'The peer could not be reached: direct dials, hole punching and relays all failed (each reason is given).',
   OVL_RECORD_INVALID: 'A peer record does not verify or names another node than the session it came on.',
+
+  // nat: STUN, NAT behaviour (netcheck), UPnP port mapping
+  OVL_STUN_TIMEOUT: 'A STUN server did not answer a Binding request in time (retransmitted with backoff): it is down, or UDP to it is blocked.',
+  OVL_STUN_ERROR_RESPONSE: 'A STUN server answered a Binding request with an error response (its STUN error code is in the message).',
+  OVL_STUN_BAD_RESPONSE: "A STUN server's answer to our transaction did not decode, failed its FINGERPRINT, or named no mapped address.",
+  OVL_STUN_LIMIT: 'Too many STUN transactions are waiting for an answer on this socket; retry when some have been answered.',
+  OVL_STUN_CLOSED: 'The STUN endpoint was closed (its socket is closing) while a query waited for an answer.',
+  OVL_STUN_SERVER_INVALID: 'A STUN server is not HOST:PORT, or its host name does not resolve to an IPv4 address.',
+  OVL_NETCHECK_NO_SERVERS: 'netcheck has no STUN server to ask: none in the config (stun:), none given with --stun, and no bootstrap peers.',
+  OVL_UPNP_NO_GATEWAY: 'No UPnP gateway answered the SSDP search in time (no IGD on the LAN, or UPnP is off on the router).',
+  OVL_UPNP_REQUEST_FAILED: 'The UPnP gateway refused or failed a request (AddPortMapping, GetExternalIPAddress, ...), or did not answer it in time.',
+  OVL_UPNP_PORT_TAKEN: 'Every external port tried is already mapped to another host on the UPnP gateway.',
+  OVL_UPNP_EXTERNAL_PRIVATE: "The UPnP gateway's external address is private or carrier-grade NAT space: another NAT is in front of it, so its mapping cannot be reached from the internet.",
+  OVL_UPNP_UNVERIFIED: 'The UPnP-mapped address did not work when checked (nothing came through it), so it is not advertised.',
+  OVL_UPNP_LOST: "A UPnP mapping could not be renewed, or the gateway's external address changed: it is no longer advertised.",
 
   // operator services: dashboard, metrics, warnings
   OVL_DASHBOARD_BIND: 'The dashboard could not listen on its address (in use, or not available).',
@@ -109,6 +129,8 @@ export class ProtocolError extends OverlayError {}
 export class DeliveryError extends OverlayError {}
 /** The dashboard's HTTP server and its requests. */
 export class DashboardError extends OverlayError {}
+/** STUN, NAT behaviour checks and UPnP port mapping. */
+export class NatError extends OverlayError {}
 /** Use after close. */
 export class ClosedError extends OverlayError {}
 export class TimeoutError extends OverlayError {}

@@ -49,6 +49,7 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
     heartbeat: config.heartbeat,
     peers: config.peers,
     messaging: config.messaging,
+    relay: config.relay,
     bootstrap: config.bootstrap,
     dataDir: config.dataDir,
     revoked: config.revoked,

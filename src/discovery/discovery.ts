@@ -21,7 +21,7 @@ import type { NodeId } from '../identity/node-id.js'
 import type { Logger } from '../log/logger.js'
 import { send } from '../messaging/liveness.js'
 import { MessageType, type HelloMessage, type JoinMessage, type LeaveMessage, type Message, type PeersMessage } from '../messaging/messages.js'
-import { formatAddress, parseAddress, verifyRecord, type PeerRecord } from '../messaging/peer-record.js'
+import { formatAddress, verifyRecord, type PeerRecord } from '../messaging/peer-record.js'
 import { TokenBucket } from '../messaging/rate-limit.js'
 import type { Session } from '../session/session.js'
 import type { RemoteAddress } from '../transport/connection.js'
@@ -37,6 +37,8 @@ export interface DiscoveryHost {
   session(peer: NodeId): OverlaySession | undefined
   /** Opens a session to whichever address answers first. */
   dial(addresses: RemoteAddress[], options: { timeoutMs: number }): Promise<OverlaySession>
+  /** Opens a session to a known peer by whatever path works (direct, punched, relayed). */
+  connectPeer(peer: NodeId): Promise<OverlaySession>
 }
 
 export interface DiscoveryOptions {
@@ -235,10 +237,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       if (needed <= 0) return
       const id = entry.record.nodeId
       if (connected.has(id) || this.#dialing.has(id) || entry.leftAt !== null || !this.#backoff.ready(id)) continue
-      const addresses = entry.record.addresses.map((a) => parseAddress(a.address)).filter((a) => a !== null)
-      if (addresses.length === 0) continue
+      if (entry.record.addresses.length === 0) continue
       needed--
-      this.#dial(id, addresses, this.#init.cachedDialTimeoutMs, id)
+      this.#track(id, this.#init.host.connectPeer(id), id)
     }
     for (const address of this.#init.bootstrap) {
       if (needed <= 0) return
@@ -247,14 +248,13 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       if (knownId !== undefined && (connected.has(knownId) || this.#dialing.has(knownId) || !this.#backoff.ready(knownId))) continue
       if (this.#dialing.has(key) || !this.#backoff.ready(key)) continue
       needed--
-      this.#dial(key, [address], this.#init.dialTimeoutMs, null)
+      this.#track(key, this.#init.host.dial([address], { timeoutMs: this.#init.dialTimeoutMs }), null)
     }
   }
 
-  #dial(key: string, addresses: RemoteAddress[], timeoutMs: number, expected: NodeId | null): void {
+  #track(key: string, dialing: Promise<OverlaySession>, expected: NodeId | null): void {
     this.#dialing.add(key)
-    this.#init.host
-      .dial(addresses, { timeoutMs })
+    dialing
       .then((session) => {
         // Backoff is cleared once the session has lasted (onSessionDown), not at connect: a full peer accepts, then refers.
         if (expected === null) this.#bootstrapIds.set(key, session.peerId)

@@ -4,7 +4,7 @@ import { ProtocolError } from '../errors.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId } from '../identity/node-id.js'
 import type { MessageCodec } from '../session/session.js'
 import { BinaryReader, BinaryWriter } from './binary.js'
-import { AckStatus, assertNever, BroadcastKind, MessageType, RoutedKind, type Message } from './messages.js'
+import { AckStatus, assertNever, BroadcastKind, MessageType, RelayOp, RoutedKind, type Message, type RelayMessage } from './messages.js'
 import { parseAddress, readRecord, writeRecord } from './peer-record.js'
 
 const ROUTED_ID_BYTES = 8
@@ -49,10 +49,62 @@ export function encodeMessage(message: Message): { type: number; body: Buffer } 
         .bytes16(message.payload)
         .fixed(message.signature)
       break
+    case MessageType.Relay:
+      writeRelay(w, message)
+      break
     default:
       return assertNever(message)
   }
   return { type: message.type, body: w.finish() }
+}
+
+const TOKEN_BYTES = 16
+
+function writeRelay(w: BinaryWriter, m: RelayMessage): void {
+  w.u8(m.op).fixed(Buffer.from(m.token, 'hex'))
+  switch (m.op) {
+    case RelayOp.Prepare:
+      w.fixed(publicKeyFromNodeId(m.target))
+      break
+    case RelayOp.Allocated:
+      w.u32(m.initiatorStreamId).u32(m.targetStreamId)
+      break
+    case RelayOp.Join:
+      w.u32(m.streamId)
+      break
+    case RelayOp.Ready:
+      break
+    case RelayOp.Refused:
+      w.string(m.reason)
+      break
+    default:
+      assertNever(m)
+  }
+}
+
+function readRelay(r: BinaryReader): RelayMessage {
+  const op = oneOf(RelayOp, r.u8('relay op'), 'relay op')
+  const token = r.fixed(TOKEN_BYTES, 'relay token').toString('hex')
+  const type = MessageType.Relay
+  switch (op) {
+    case RelayOp.Prepare:
+      return { type, op, token, target: nodeIdFromPublicKey(r.fixed(32, 'relay target')) }
+    case RelayOp.Allocated:
+      return { type, op, token, initiatorStreamId: nonZero(r.u32('stream id')), targetStreamId: nonZero(r.u32('stream id')) }
+    case RelayOp.Join:
+      return { type, op, token, streamId: nonZero(r.u32('stream id')) }
+    case RelayOp.Ready:
+      return { type, op, token }
+    case RelayOp.Refused:
+      return { type, op, token, reason: r.string('reason') }
+    default:
+      return assertNever(op)
+  }
+}
+
+function nonZero(streamId: number): number {
+  if (streamId === 0) throw new ProtocolError('OVL_FRAME_MALFORMED', 'stream id 0')
+  return streamId
 }
 
 function oneOf<E extends Record<string, string | number>>(values: E, value: number, what: string): E[keyof E] {
@@ -120,6 +172,9 @@ export function decodeMessage(type: number, body: Buffer): Message {
         payload: Buffer.from(r.bytes16('payload')),
         signature: Buffer.from(r.fixed(64, 'signature')),
       }
+      break
+    case MessageType.Relay:
+      message = readRelay(r)
       break
     default:
       throw new ProtocolError('OVL_MESSAGE_UNKNOWN_TYPE', `unknown message type 0x${type.toString(16)}`)

@@ -47,8 +47,16 @@ export interface ChatDelivery {
 
 export type DirectDropReason = 'routed-duplicate' | 'routed-forged' | 'routed-hop-limit' | 'routed-refused' | 'routed-unexpected'
 
+/** A SIGNAL from a node with no session (yet): hole punching and relay coordination. */
+export interface SignalDelivery {
+  origin: NodeId
+  payload: Buffer
+  hops: number
+}
+
 export interface DirectEvents {
   chat: [delivery: ChatDelivery]
+  signal: [signal: SignalDelivery]
   dropped: [reason: DirectDropReason, from: NodeId]
 }
 
@@ -118,6 +126,16 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
     return this.#sendRouted(target, RoutedKind.Probe, Buffer.alloc(0))
   }
 
+  /**
+   * Sends an origin-signed SIGNAL to `target` through the overlay, with no
+   * acknowledgement (the protocol that uses it answers on its own). Returns
+   * false when there was no peer to send it through.
+   */
+  signal(target: NodeId, payload: Buffer): boolean {
+    if (this.#closed) return false
+    return this.#originate(target, RoutedKind.Signal, payload) > 0
+  }
+
   /** The route a message to `target` would take: a session, a learned next hop, or a flood. */
   routeTo(target: NodeId): { via: 'session' | 'route' | 'flood'; nextHop: NodeId | null } {
     if (this.#init.sessions.get(target)?.writable) return { via: 'session', nextHop: target }
@@ -172,6 +190,9 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
         }
         return
       }
+      case RoutedKind.Signal:
+        this.emit('signal', { origin: message.origin, payload: message.payload, hops })
+        return
       case RoutedKind.Ack: {
         if (message.payload.length !== 10) return this.#dropped('routed-unexpected', from.peerId)
         const status = message.payload[8] as AckStatus

@@ -108,6 +108,11 @@ export class Liveness extends EventEmitter<LivenessEvents> {
     this.#heartbeatPong(watched, session, message.seq)
   }
 
+  /** Sends a heartbeat PING as a message on the session's stream (for paths that do not carry probes). */
+  streamPing(session: OverlaySession, seq: number): void {
+    send(session, { type: MessageType.Ping, seq })
+  }
+
   /** A PONG to a heartbeat PING that went some other way (a path probe). */
   onProbePong(session: OverlaySession, seq: number): void {
     const watched = this.#watched.get(session)

@@ -18,6 +18,7 @@ export enum MessageType {
   Leave = 0x17,
   Broadcast = 0x18,
   Routed = 0x19,
+  Relay = 0x1a,
 }
 
 /** The identify exchange, sent by both ends as soon as the session is up. */
@@ -105,6 +106,8 @@ export enum RoutedKind {
   /** Asks the target for an ACK and nothing else: a ping through the overlay. */
   Probe = 2,
   Ack = 3,
+  /** Coordination between two nodes with no session yet (hole punching, relay invitations): not acknowledged. */
+  Signal = 4,
 }
 
 /**
@@ -123,7 +126,33 @@ export interface RoutedMessage {
   signature: Buffer
 }
 
+export enum RelayOp {
+  /** Initiator to relay: please relay a session to `target`. */
+  Prepare = 1,
+  /** Relay to initiator: the two relay streams are ready for both ends to join. */
+  Allocated = 2,
+  /** Either end to relay: connect your side to my stream. */
+  Join = 3,
+  /** Relay to both ends: joined; start TLS. */
+  Ready = 4,
+  /** Relay to either end: no (limits, unknown token, target gone). */
+  Refused = 5,
+}
+
+/**
+ * Setting up a relayed session: between each end and the relay, over their own
+ * sessions. The relay forwards UDX packets between its two streams without
+ * decrypting them; TLS and the binding stay end to end.
+ */
+export type RelayMessage =
+  | { type: MessageType.Relay; op: RelayOp.Prepare; token: string; target: NodeId }
+  | { type: MessageType.Relay; op: RelayOp.Allocated; token: string; initiatorStreamId: number; targetStreamId: number }
+  | { type: MessageType.Relay; op: RelayOp.Join; token: string; streamId: number }
+  | { type: MessageType.Relay; op: RelayOp.Ready; token: string }
+  | { type: MessageType.Relay; op: RelayOp.Refused; token: string; reason: string }
+
 export type Message =
+  | RelayMessage
   | HelloMessage
   | PingMessage
   | PongMessage

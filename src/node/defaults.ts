@@ -6,6 +6,10 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_HALF_OPEN,
   DEFAULT_MAX_HALF_OPEN_PER_SOURCE,
+  DEFAULT_RELAY_MAX_BYTES,
+  DEFAULT_RELAY_MAX_DURATION_MS,
+  DEFAULT_RELAY_MAX_PER_NODE,
+  DEFAULT_RELAY_MAX_SESSIONS,
 } from '../constants.js'
 
 /** Limits on what peers can make this node hold or do. Every one has a test. */
@@ -88,3 +92,28 @@ export interface MessagingSettings {
 }
 
 export const DEFAULT_MESSAGING: Readonly<MessagingSettings> = Object.freeze({ hopLimit: DEFAULT_HOP_LIMIT, deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS })
+
+/** Relaying sessions for others (only a node others can reach directly is asked to). */
+export interface RelaySettings {
+  /** Relay for others when this node is reachable (an open NAT type, or a bootstrap node). */
+  enabled: boolean
+  /** Relayed sessions at once. */
+  maxSessions: number
+  /** Relayed sessions one node may ask for at once. */
+  maxPerNode: number
+  /** Longest a relayed session lasts (ms). */
+  maxDurationMs: number
+  /** Most bytes one relayed session may carry. */
+  maxBytes: number
+  /** A relayed session that moved nothing for this long is dropped (ms). */
+  idleTimeoutMs: number
+}
+
+export const DEFAULT_RELAY: Readonly<RelaySettings> = Object.freeze({
+  enabled: true,
+  maxSessions: DEFAULT_RELAY_MAX_SESSIONS,
+  maxPerNode: DEFAULT_RELAY_MAX_PER_NODE,
+  maxDurationMs: DEFAULT_RELAY_MAX_DURATION_MS,
+  maxBytes: DEFAULT_RELAY_MAX_BYTES,
+  idleTimeoutMs: 15_000,
+})

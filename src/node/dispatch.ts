@@ -6,7 +6,11 @@
 import type { Broadcaster } from '../messaging/broadcast.js'
 import type { DirectMessenger } from '../messaging/direct.js'
 import type { Liveness } from '../messaging/liveness.js'
-import { assertNever, MessageType, type Message } from '../messaging/messages.js'
+import { assertNever, MessageType, RelayOp, type Message } from '../messaging/messages.js'
+import type { HolePuncher } from '../nat/hole-puncher.js'
+import type { RelayClient } from '../nat/relay-client.js'
+import type { RelayServer } from '../nat/relay-server.js'
+import type { Connector } from './connector.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { Session } from '../session/session.js'
 
@@ -15,6 +19,10 @@ export interface Services {
   direct: DirectMessenger
   broadcast: Broadcaster
   discovery: Discovery
+  puncher: HolePuncher
+  relayServer: RelayServer
+  relayClient: RelayClient
+  connector: Connector
 }
 
 export function dispatch(services: Services, session: Session<Message>, message: Message): void {
@@ -39,6 +47,10 @@ export function dispatch(services: Services, session: Session<Message>, message:
       return services.broadcast.onMessage(session, message)
     case MessageType.Routed:
       return services.direct.onRouted(session, message)
+    case MessageType.Relay:
+      // PREPARE and JOIN are asked of the relay; the rest answer an end.
+      if (message.op === RelayOp.Prepare || message.op === RelayOp.Join) return services.relayServer.onMessage(session, message)
+      return services.relayClient.onMessage(session, message)
     default:
       return assertNever(message)
   }

@@ -3,50 +3,54 @@
  * parse, dial or decide by itself; each of those lives in its own layer:
  * transport (the socket, connection setup), session (TLS and the binding),
  * messaging (heartbeats, direct messages, broadcast), discovery (JOIN, peer
- * exchange, the peer cache, reconnects).
+ * exchange, the peer cache, reconnects), nat (hole punching, relays); the
+ * services that run on sessions are built in services.ts.
  */
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import type { UdxAddress } from 'udx-native'
-import { Discovery } from '../discovery/discovery.js'
 import { PeerStore, type PeerEntry } from '../discovery/peer-store.js'
 import { localCandidates, SelfRecord } from '../discovery/self-record.js'
 import { abortError, ClosedError, OverlayError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import { silentLogger, type Logger } from '../log/logger.js'
-import { Broadcaster, type BroadcastDelivery, type BroadcastStats } from '../messaging/broadcast.js'
 import { messageCodec } from '../messaging/codec.js'
-import { DirectMessenger, type ChatDelivery, type DirectStats, type Receipt } from '../messaging/direct.js'
-import { Liveness, send } from '../messaging/liveness.js'
+import type { Receipt } from '../messaging/direct.js'
+import { send } from '../messaging/liveness.js'
 import { BroadcastKind, MessageType, type Message } from '../messaging/messages.js'
-import { AddressKind, type PeerRecord } from '../messaging/peer-record.js'
+import { AddressKind } from '../messaging/peer-record.js'
 import { TokenBucket } from '../messaging/rate-limit.js'
 import { openSession } from '../session/handshake.js'
 import { PathProbes } from '../session/path-probes.js'
 import { RevocationList } from '../session/revocation.js'
-import { revokedError, type Session } from '../session/session.js'
+import { revokedError } from '../session/session.js'
 import { TlsConfig, type TlsCredentials } from '../session/tls-context.js'
-import type { Connection, RemoteAddress } from '../transport/connection.js'
+import type { Connection, ConnectionPath, RemoteAddress } from '../transport/connection.js'
 import { ConnectionSetup } from '../transport/connection-setup.js'
 import { UdpSocket } from '../transport/udp-socket.js'
+import { Counters } from './counters.js'
 import {
   DEFAULT_HEARTBEAT,
   DEFAULT_LIMITS,
   DEFAULT_MESSAGING,
   DEFAULT_PEERS,
+  DEFAULT_RELAY,
   type HeartbeatSettings,
   type MessagingSettings,
   type NodeLimits,
   type PeerSettings,
+  type RelaySettings,
 } from './defaults.js'
 import { dispatch, type Services } from './dispatch.js'
-import { Counters, type CounterSnapshot } from './counters.js'
+import type { NodeCounts, NodeStats, OverlayNodeEvents, OverlaySession } from './events.js'
+import { Links } from './links.js'
 import { describePeer, type PeerInfo } from './peer-info.js'
 import { resolvePeer } from './resolve.js'
+import { createServices, type NodeCore } from './services.js'
 import { duplicateSessionError, SessionRegistry } from './session-registry.js'
 
-export type OverlaySession = Session<Message>
+export type { ChatEvent, HandshakeFailure, NodeCounts, NodeStats, OverlayNodeEvents, OverlaySession, RelayEvent } from './events.js'
 
 export interface OverlayNodeInit {
   identity: Identity
@@ -58,6 +62,7 @@ export interface OverlayNodeInit {
   heartbeat?: Partial<HeartbeatSettings>
   peers?: Partial<PeerSettings>
   messaging?: Partial<MessagingSettings>
+  relay?: Partial<RelaySettings>
   /** Peers to join through. */
   bootstrap?: RemoteAddress[]
   /** Where the peer cache lives (LevelDB in <dataDir>/peers); none keeps it in memory. */
@@ -67,72 +72,10 @@ export interface OverlayNodeInit {
   logger?: Logger
 }
 
-export interface HandshakeFailure {
-  remote: RemoteAddress
-  direction: 'inbound' | 'outbound'
-  error: OverlayError
-}
-
-/** A CHAT delivered to this node, direct or broadcast. */
-export interface ChatEvent extends ChatDelivery {
-  broadcast: boolean
-}
-
-export interface OverlayNodeEvents {
-  /** A session became the one for its peer (also when it replaced another for the same peer). */
-  'session:up': [session: OverlaySession]
-  /** The session for a peer ended and no other replaced it. */
-  'session:down': [session: OverlaySession, error: OverlayError | null]
-  /**
-   * A peer went from no session to a session whose HELLO verified: what
-   * operators see. A session that only replaced another (a tie-break), or that
-   * the peer refused (its limit), is no peer:up.
-   */
-  'peer:up': [session: OverlaySession]
-  /** A peer that was up has no session any more, with the reason (null: an orderly close). */
-  'peer:down': [session: OverlaySession, error: OverlayError | null]
-  /** A connection that did not become a session, with the reason. */
-  'handshake:failed': [failure: HandshakeFailure]
-  /** Input that was dropped, with the reason (for metrics and tests). */
-  'input:rejected': [reason: string, from: RemoteAddress | NodeId]
-  /** Every message from every session, before it is handled. */
-  message: [message: Message, session: OverlaySession]
-  /** Text for the operator: a direct message or a broadcast. */
-  chat: [chat: ChatEvent]
-  /** Any broadcast delivered here (chat, metric warnings, ...). */
-  broadcast: [delivery: BroadcastDelivery]
-  /** A verified peer record, new or newer. */
-  record: [record: PeerRecord]
-  /** A peer was declared down by its heartbeat. */
-  'heartbeat:down': [peer: NodeId, error: OverlayError]
-  'heartbeat:missed': [peer: NodeId]
-  'heartbeat:rtt': [peer: NodeId, rttMs: number]
-}
-
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
 /** How long stop() waits for the socket to close before it returns anyway. */
 const SOCKET_CLOSE_WAIT_MS = 3_000
-
-export interface NodeStats extends NodeCounts, CounterSnapshot {
-  nodeId: NodeId
-  name: string
-  address: string | null
-  uptimeS: number
-  knownPeers: number
-  pendingDeliveries: number
-  routes: number
-  direct: DirectStats
-  broadcast: BroadcastStats
-}
-
-/** What the node holds right now: sessions and what connection setup keeps. */
-export interface NodeCounts {
-  sessions: number
-  halfOpen: number
-  pendingDials: number
-  streams: number
-}
 
 export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly identity: Identity
@@ -140,6 +83,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly heartbeat: Readonly<HeartbeatSettings>
   readonly peerSettings: Readonly<PeerSettings>
   readonly messaging: Readonly<MessagingSettings>
+  readonly relay: Readonly<RelaySettings>
   readonly revocation: RevocationList
   readonly log: Logger
   readonly store: PeerStore
@@ -150,6 +94,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #probes: PathProbes<OverlaySession>
   readonly #sessions: SessionRegistry<Message>
   readonly #services: Services
+  readonly #links: Links
+  /** Sockets other than the node's own that carry a session (a birthday punch's), with their setup. */
+  readonly #extra = new Map<UdpSocket, ConnectionSetup>()
   readonly #counters = new Counters()
   /** Peers that had a 'peer:up' and no 'peer:down' since. */
   readonly #announced = new Set<NodeId>()
@@ -167,6 +114,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.heartbeat = Object.freeze({ ...DEFAULT_HEARTBEAT, ...init.heartbeat })
     this.peerSettings = Object.freeze({ ...DEFAULT_PEERS, ...init.peers })
     this.messaging = Object.freeze({ ...DEFAULT_MESSAGING, ...init.messaging })
+    this.relay = Object.freeze({ ...DEFAULT_RELAY, ...init.relay })
     this.log = (init.logger ?? silentLogger).child({ node: init.identity.nodeId.slice(0, 10) })
     this.#tls = new TlsConfig(init.credentials)
     if (this.#tls.ownNodeId !== init.identity.nodeId) {
@@ -174,19 +122,14 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     }
     this.revocation = new RevocationList(init.revoked ?? [])
     this.revocation.on('change', () => this.#dropRevoked())
-    this.#sessions = new SessionRegistry(init.identity.nodeId)
-    this.#setup = new ConnectionSetup({
-      socket: this.#socket,
-      maxHalfOpen: this.limits.maxHalfOpen,
-      maxHalfOpenPerSource: this.limits.maxHalfOpenPerSource,
-      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
-      dialTimeoutMs: this.limits.dialTimeoutMs,
-      onInbound: (connection) => void this.#accept(connection),
-    })
-    this.#probes = new PathProbes(this.#socket)
+    this.#links = new Links(this.log)
+    // Both ends rank a relayed session below a direct one, so a punched path replaces a relay.
+    this.#sessions = new SessionRegistry(init.identity.nodeId, (session) => this.#links.isRelayed(session))
+    this.#setup = this.#setupFor(this.#socket)
+    this.#probes = new PathProbes()
+    this.#probes.listen(this.#socket)
     this.#socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     this.#socket.on('close-stalled', (state) => this.log.warn(state, 'stopping: the socket still waits for streams to close'))
-    this.#setup.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
 
     this.store = new PeerStore({
       dir: init.dataDir ? path.join(init.dataDir, 'peers') : null,
@@ -195,8 +138,53 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       logger: this.log,
     })
     this.self = new SelfRecord({ identity: init.identity, name: this.#tls.ownName })
-    this.#services = this.#createServices()
+    this.#services = createServices(this.#core())
     this.#count()
+  }
+
+  #setupFor(socket: UdpSocket): ConnectionSetup {
+    const setup = new ConnectionSetup({
+      socket,
+      maxHalfOpen: this.limits.maxHalfOpen,
+      maxHalfOpenPerSource: this.limits.maxHalfOpenPerSource,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      dialTimeoutMs: this.limits.dialTimeoutMs,
+      onInbound: (connection) => void this.#accept(connection),
+    })
+    setup.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+    return setup
+  }
+
+  /** What the services get to work with. */
+  #core(): NodeCore {
+    return {
+      identity: this.identity,
+      log: this.log,
+      limits: this.limits,
+      heartbeat: this.heartbeat,
+      peers: this.peerSettings,
+      messaging: this.messaging,
+      relay: this.relay,
+      bootstrap: this.#init.bootstrap ?? [],
+      socket: this.#socket,
+      host: () => this.#address?.host ?? this.#init.host ?? '0.0.0.0',
+      store: this.store,
+      self: this.self,
+      sessions: this.#sessions,
+      links: this.#links,
+      probes: this.#probes,
+      emit: (event, ...args) => (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args),
+      dial: (addresses, options) => this.dial(addresses, options),
+      dialOn: (socket, address, path) => this.#dialOn(socket, address, path),
+      handshake: (connection) => this.#handshake(connection),
+      sessionWith: (peer, ms) => this.#sessionWith(peer, ms),
+      adoptSocket: (socket) => this.#adoptSocket(socket),
+      announce: (session) => {
+        if (this.#sessions.get(session.peerId) !== session || this.#announced.has(session.peerId)) return
+        this.#announced.add(session.peerId)
+        this.emit('peer:up', session)
+      },
+    }
   }
 
   #count(): void {
@@ -226,71 +214,6 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       broadcast: { ...broadcast.stats },
       ...this.#counters.snapshot(this.#sessions.values()),
     }
-  }
-
-  #createServices(): Services {
-    const sessions = { get: (id: NodeId) => this.#sessions.get(id), all: () => this.#sessions.values() }
-    const liveness = new Liveness(this.heartbeat, (session, seq) => this.#probes.ping(session, seq))
-    this.#probes.on('heard', (session) => liveness.heard(session))
-    this.#probes.on('pong', (session, seq) => liveness.onProbePong(session, seq))
-    this.#probes.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
-    liveness.on('down', (peer, error) => this.emit('heartbeat:down', peer, error))
-    liveness.on('missed', (peer) => this.emit('heartbeat:missed', peer))
-    liveness.on('rtt', (peer, rtt) => this.emit('heartbeat:rtt', peer, rtt))
-
-    const direct = new DirectMessenger({
-      identity: this.identity,
-      sessions,
-      hopLimit: this.messaging.hopLimit,
-      timeoutMs: this.messaging.deliveryTimeoutMs,
-      deliveriesPerSecond: this.limits.deliveriesPerSecond,
-    })
-    direct.on('chat', (chat) => {
-      this.store.seen(chat.from)
-      this.emit('chat', { ...chat, broadcast: false })
-    })
-    direct.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
-
-    const broadcast = new Broadcaster({ identity: this.identity, sessions: () => this.#sessions.values(), hopLimit: this.messaging.hopLimit })
-    broadcast.on('delivered', (delivery) => {
-      direct.learn(delivery.origin, delivery.via)
-      this.store.seen(delivery.origin)
-      this.emit('broadcast', delivery)
-      if (delivery.kind === BroadcastKind.Chat) {
-        this.emit('chat', { from: delivery.origin, text: delivery.payload.toString('utf8'), via: 'routed', hops: delivery.hops, broadcast: true })
-      }
-    })
-    broadcast.on('dropped', (reason, from) => {
-      if (reason !== 'broadcast-duplicate' && reason !== 'broadcast-own') this.emit('input:rejected', reason, from)
-    })
-
-    const discovery = new Discovery({
-      host: {
-        nodeId: this.identity.nodeId,
-        sessions: () => this.sessions(),
-        session: (id) => this.#sessions.get(id),
-        dial: (addresses, options) => this.dial(addresses, { timeoutMs: options.timeoutMs }),
-      },
-      self: this.self,
-      store: this.store,
-      log: this.log,
-      bootstrap: this.#init.bootstrap ?? [],
-      targetPeers: this.peerSettings.target,
-      maintainIntervalMs: this.peerSettings.maintainIntervalMs,
-      exchangeIntervalMs: this.peerSettings.exchangeIntervalMs,
-      cachedDialTimeoutMs: this.peerSettings.cachedDialTimeoutMs,
-      dialTimeoutMs: this.limits.dialTimeoutMs,
-      backoffBaseMs: this.peerSettings.backoffBaseMs,
-      backoffMaxMs: this.peerSettings.backoffMaxMs,
-    })
-    discovery.on('record', (record) => this.emit('record', record))
-    discovery.on('hello', (session) => {
-      if (this.#sessions.get(session.peerId) !== session || this.#announced.has(session.peerId)) return
-      this.#announced.add(session.peerId)
-      this.emit('peer:up', session)
-    })
-    discovery.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
-    return { liveness, direct, broadcast, discovery }
   }
 
   get nodeId(): NodeId {
@@ -335,7 +258,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
 
   /** Peers with a session: who, where, how connected, how healthy. */
   peers(): PeerInfo[] {
-    return this.sessions().map((session) => describePeer(session, this.#services.liveness.stats(session)))
+    return this.sessions().map((session) => describePeer(session, this.#links.get(session), this.#services.liveness.stats(session)))
   }
 
   /** Every peer in the cache. */
@@ -366,17 +289,27 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 
   /**
+   * A session with a known peer by whatever path works: a direct dial, a hole
+   * punch coordinated through the overlay, or a relay (connector.ts).
+   */
+  connectPeer(peer: NodeId): Promise<OverlaySession> {
+    this.#assertRunning()
+    return this.#services.connector.connect(peer)
+  }
+
+  /**
    * Opens a session to whichever of `addresses` completes connection setup
    * first (the others are abandoned), within `timeoutMs`.
    */
-  async dial(addresses: RemoteAddress[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OverlaySession> {
+  async dial(addresses: RemoteAddress[], options: { timeoutMs?: number; signal?: AbortSignal; path?: ConnectionPath } = {}): Promise<OverlaySession> {
     this.#assertRunning()
     if (addresses.length === 0) throw new OverlayError('OVL_USAGE', 'no address to dial')
+    const timeoutMs = options.timeoutMs ?? this.limits.dialTimeoutMs
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new OverlayError('OVL_SETUP_TIMEOUT', `no answer from ${addresses.map((a) => `${a.host}:${a.port}`).join(', ')} within ${options.timeoutMs} ms`)), options.timeoutMs ?? this.limits.dialTimeoutMs).unref()
+    const timer = setTimeout(() => controller.abort(new OverlayError('OVL_SETUP_TIMEOUT', `no answer from ${addresses.map((a) => `${a.host}:${a.port}`).join(', ')} within ${timeoutMs} ms`)), timeoutMs).unref()
     const onAbort = (): void => controller.abort(abortError(options.signal as AbortSignal))
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    const attempts = addresses.map((remote) => this.#setup.dial(remote, { signal: controller.signal }))
+    const attempts = addresses.map((remote) => this.#setup.dial(remote, { signal: controller.signal, path: options.path }))
     let winner: Connection
     try {
       winner = await Promise.any(attempts)
@@ -435,7 +368,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#state = 'stopping'
     this.#services.discovery.stop()
     this.#services.direct.close()
+    this.#services.relayServer.stop()
     this.#setup.close()
+    for (const setup of this.#extra.values()) setup.close()
     const closing = this.sessions().map(
       (session) =>
         new Promise<void>((resolve) => {
@@ -450,7 +385,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     await Promise.all(closing)
     this.#services.liveness.stop()
     this.log.debug({ streams: this.#socket.streamCount }, 'stopping: closing the socket')
-    await this.#closeSocket()
+    await Promise.all([this.#closeSocket(this.#socket), ...[...this.#extra.keys()].map((socket) => this.#closeSocket(socket))])
     this.log.debug('stopping: closing the peer cache')
     await this.store.close()
     this.#state = 'stopped'
@@ -462,21 +397,68 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
    * timeout (about 13 s) to close; stop() does not wait for it: the socket
    * closes by itself once it has.
    */
-  async #closeSocket(): Promise<void> {
+  async #closeSocket(socket: UdpSocket): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const waited = await Promise.race([
-      this.#socket.close().then(() => true),
+      socket.close().then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SOCKET_CLOSE_WAIT_MS).unref())),
     ])
     clearTimeout(timer)
-    if (!waited) this.log.warn({ streams: this.#socket.streamCount }, 'stopped with streams still closing; the socket closes when they have')
+    if (!waited) this.log.warn({ streams: socket.streamCount }, 'stopped with streams still closing; the socket closes when they have')
   }
 
   #assertRunning(): void {
     if (this.#state !== 'running') throw new ClosedError('OVL_NODE_CLOSED', `node is ${this.#state}`)
   }
 
+  /** Connection setup and handshake from a socket other than the node's own (a birthday pool's). */
+  async #dialOn(socket: UdpSocket, address: RemoteAddress, path: ConnectionPath): Promise<OverlaySession> {
+    const setup = socket === this.#socket ? this.#setup : this.#extra.get(socket)
+    if (setup === undefined) throw new OverlayError('OVL_INTERNAL', 'dial on a socket the node does not own')
+    return this.#handshake(await setup.dial(address, { path }))
+  }
+
+  /** Takes over a socket that carries (or is about to carry) a session; closes it when that session ends. */
+  #adoptSocket(socket: UdpSocket): void {
+    if (socket === this.#socket || this.#extra.has(socket)) return
+    this.#probes.listen(socket)
+    this.#services.puncher.board.listen(socket)
+    socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
+    this.#extra.set(socket, this.#setupFor(socket))
+    // Nobody used it within the handshake timeout: close it.
+    setTimeout(() => this.#releaseSocket(socket), this.limits.dialTimeoutMs + this.limits.handshakeTimeoutMs).unref()
+  }
+
+  #releaseSocket(socket: UdpSocket): void {
+    const setup = this.#extra.get(socket)
+    if (setup === undefined || socket.streamCount > 0) return
+    this.#extra.delete(socket)
+    setup.close()
+    void socket.close()
+  }
+
+  /** Resolves when a session with `peer` is up (already, or within `ms`). */
+  #sessionWith(peer: NodeId, ms: number): Promise<OverlaySession> {
+    const existing = this.#sessions.get(peer)
+    if (existing?.writable) return Promise.resolve(existing)
+    return new Promise((resolve, reject) => {
+      const onUp = (session: OverlaySession): void => {
+        if (session.peerId !== peer) return
+        clearTimeout(timer)
+        this.off('session:up', onUp)
+        resolve(session)
+      }
+      const timer = setTimeout(() => {
+        this.off('session:up', onUp)
+        reject(new OverlayError('OVL_PUNCH_FAILED', `no session with ${peer.slice(0, 12)} came up within ${ms} ms`))
+      }, ms).unref()
+      this.on('session:up', onUp)
+    })
+  }
+
   async #accept(connection: Connection): Promise<void> {
+    // An inbound dial from an address a punch just opened is a punched path.
+    if (connection.path.kind === 'direct' && this.#services.puncher.isPunched(connection.remote)) connection.path.kind = 'punched'
     try {
       await this.#handshake(connection)
     } catch {
@@ -505,6 +487,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       session.close()
       throw new ClosedError('OVL_NODE_CLOSED', 'node is stopping')
     }
+    this.#links.record(session, connection)
     const { kept, loser } = this.#sessions.add(session)
     if (loser !== null) loser.close(duplicateSessionError(loser.peer.name))
     if (kept !== session) return kept
@@ -521,8 +504,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
 
   /** Takes up a session that is now the one for its peer. */
   #adopt(session: OverlaySession): void {
+    const link = this.#links.get(session)
     const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
-    log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role }, 'session up')
+    log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role, link: link?.kind, via: link?.via?.slice(0, 10) }, 'session up')
     const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
     session.on('message', (message) => {
       this.#services.liveness.heard(session)
@@ -534,6 +518,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       dispatch(this.#services, session, message)
     })
     session.once('close', (error) => {
+      this.#probes.unregister(session)
+      if (link && link.socket !== this.#socket) this.#releaseSocket(link.socket)
       // A session replaced by the tie-break is not a peer going down: another session carries it.
       const wasCurrent = this.#sessions.delete(session)
       if (!wasCurrent) return log.debug('duplicate session closed')
@@ -543,8 +529,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (this.#announced.delete(session.peerId)) this.emit('peer:down', session, error)
       if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
-    this.#probes.register(session)
-    session.once('close', () => this.#probes.unregister(session))
+    if (link) this.#probes.register(session, { socket: link.socket, remote: link.remote })
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
     this.#services.discovery.onSessionUp(session)

@@ -3,9 +3,11 @@ import type { NodeId } from '../identity/node-id.js'
 import type { PeerLiveness } from '../messaging/liveness.js'
 import type { Message } from '../messaging/messages.js'
 import type { Session } from '../session/session.js'
+import type { PathKind } from '../transport/connection.js'
+import type { Link } from './links.js'
 
-/** How a session reaches its peer. Issue 4 adds punched, UPnP-mapped and relayed paths. */
-export type LinkKind = 'direct'
+/** How a session reaches its peer: direct, punched, upnp (through the peer's port mapping), or relayed. */
+export type LinkKind = PathKind
 
 export interface PeerInfo {
   id: NodeId
@@ -16,6 +18,8 @@ export interface PeerInfo {
   /** Who dialed: outbound (this node) or inbound (the peer). */
   direction: 'inbound' | 'outbound'
   link: LinkKind
+  /** The relay's node id, for relayed sessions. */
+  via: NodeId | null
   /** Smoothed heartbeat round trip (ms), null until the first PONG. */
   rttMs: number | null
   missedHeartbeats: number
@@ -23,14 +27,16 @@ export interface PeerInfo {
   silentForMs: number | null
 }
 
-export function describePeer(session: Session<Message>, liveness: PeerLiveness | null): PeerInfo {
+export function describePeer(session: Session<Message>, link: Link | undefined, liveness: PeerLiveness | null): PeerInfo {
+  const remote = link?.remote ?? session.remote
   return {
     id: session.peerId,
     name: session.peer.name,
-    address: `${session.remote.host}:${session.remote.port}`,
+    address: `${remote.host}:${remote.port}`,
     state: session.state,
     direction: session.role === 'client' ? 'outbound' : 'inbound',
-    link: 'direct',
+    link: link?.kind ?? 'direct',
+    via: link?.via ?? null,
     rttMs: liveness?.rttMs === null || liveness === null ? null : round(liveness.rttMs),
     missedHeartbeats: liveness?.missed ?? 0,
     silentForMs: liveness === null ? null : Math.round(liveness.silentForMs),

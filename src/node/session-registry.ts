@@ -1,9 +1,10 @@
 /**
  * The sessions a node has, at most one per peer. When two sessions to the same
- * peer come up (both dialed at once, or a reconnect raced an old session), both
- * ends keep the same one without talking about it: the session whose TLS client
- * has the lower node id wins; between two sessions with the same client, the
- * lower session id (derived from the TLS exporter, equal on both ends).
+ * peer come up (both dialed at once, a reconnect raced an old session, a
+ * punched path came up beside a relayed one), both ends keep the same one
+ * without talking about it: a direct session before a relayed one; then the
+ * session whose TLS client has the lower node id; between two sessions with
+ * the same client, the lower session id (from the TLS exporter, equal on both ends).
  */
 import { OverlayError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'
@@ -11,10 +12,12 @@ import type { Session } from '../session/session.js'
 
 export class SessionRegistry<M> {
   readonly #selfId: NodeId
+  readonly #isRelayed: (session: Session<M>) => boolean
   readonly #byPeer = new Map<NodeId, Session<M>>()
 
-  constructor(selfId: NodeId) {
+  constructor(selfId: NodeId, isRelayed: (session: Session<M>) => boolean = () => false) {
     this.#selfId = selfId
+    this.#isRelayed = isRelayed
   }
 
   get size(): number {
@@ -57,7 +60,7 @@ export class SessionRegistry<M> {
 
   #rank(session: Session<M>): string {
     const clientId = session.role === 'client' ? this.#selfId : session.peerId
-    return `${clientId}/${session.id}`
+    return `${this.#isRelayed(session) ? 1 : 0}/${clientId}/${session.id}`
   }
 }
 

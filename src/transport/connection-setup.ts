@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import type { UDXStream, UdxAddress } from 'udx-native'
 import { CONTROL_MAGIC, MAX_PENDING_DIALS, SETUP_RETRY_INITIAL_MS, SETUP_RETRY_MAX_MS } from '../constants.js'
 import { abortError, ClosedError, SetupError } from '../errors.js'
-import { Connection, type RemoteAddress } from './connection.js'
+import { Connection, type ConnectionPath, type RemoteAddress } from './connection.js'
 import { CookieJar } from './cookie.js'
 import { ControlType, decodeSetup, encodeSetup, isSetupType, NONCE_BYTES, RejectReason, type SetupDatagram } from './setup-datagram.js'
 import type { UdpSocket } from './udp-socket.js'
@@ -38,6 +38,7 @@ interface PendingDial {
   retryTimer: NodeJS.Timeout | null
   /** The listener said it was at its limit at least once. */
   busy: boolean
+  path: ConnectionPath | undefined
   resolve: (connection: Connection) => void
   reject: (err: Error) => void
 }
@@ -78,7 +79,7 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
   }
 
   /** Opens a UDX stream to host:port. Resolves once both sides know each other's stream id. */
-  dial(remote: RemoteAddress, options: { signal?: AbortSignal } = {}): Promise<Connection> {
+  dial(remote: RemoteAddress, options: { signal?: AbortSignal; path?: ConnectionPath } = {}): Promise<Connection> {
     if (this.#closed) return Promise.reject(new ClosedError('OVL_NODE_CLOSED', 'node is stopped'))
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal))
     if (this.#dials.size >= MAX_PENDING_DIALS) {
@@ -115,6 +116,7 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
         retryMs: SETUP_RETRY_INITIAL_MS,
         retryTimer: null,
         busy: false,
+        path: options.path,
         resolve: (connection) => {
           done()
           resolve(connection)
@@ -210,11 +212,18 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
     stream.once('close', () => this.#inbound.delete(key))
     this.#halfOpen++
     this.#halfOpenBySource.set(from.host, fromSource + 1)
-    const connection = new Connection(stream, { host: from.host, port: from.port }, 'inbound', this.#init.handshakeTimeoutMs, () => {
-      this.#halfOpen--
-      const left = (this.#halfOpenBySource.get(from.host) ?? 1) - 1
-      if (left === 0) this.#halfOpenBySource.delete(from.host)
-      else this.#halfOpenBySource.set(from.host, left)
+    const connection = new Connection({
+      stream,
+      socket: this.#init.socket,
+      remote: { host: from.host, port: from.port },
+      direction: 'inbound',
+      handshakeTimeoutMs: this.#init.handshakeTimeoutMs,
+      onSettled: () => {
+        this.#halfOpen--
+        const left = (this.#halfOpenBySource.get(from.host) ?? 1) - 1
+        if (left === 0) this.#halfOpenBySource.delete(from.host)
+        else this.#halfOpenBySource.set(from.host, left)
+      },
     })
     this.#reply({ type: ControlType.SetupAccept, streamId: message.streamId, nonce: message.nonce, listenerStreamId: stream.id }, from)
     this.#init.onInbound(connection)
@@ -254,7 +263,7 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
         return
       case ControlType.SetupAccept: {
         dial.stream.connect(this.#init.socket.raw, message.listenerStreamId, from.port, from.host)
-        dial.resolve(new Connection(dial.stream, dial.remote, 'outbound', this.#init.handshakeTimeoutMs, () => {}))
+        dial.resolve(new Connection({ stream: dial.stream, socket: this.#init.socket, remote: dial.remote, direction: 'outbound', handshakeTimeoutMs: this.#init.handshakeTimeoutMs, path: dial.path }))
         return
       }
     }

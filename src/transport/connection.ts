@@ -1,9 +1,35 @@
 import type { UDXStream } from 'udx-native'
 import { HandshakeError } from '../errors.js'
+import type { UdpSocket } from './udp-socket.js'
 
 export interface RemoteAddress {
   host: string
   port: number
+}
+
+/**
+ * How a connection reaches its peer: dialed straight to an address it
+ * advertised, through a path opened by hole punching, through a port mapping
+ * on the peer's gateway (UPnP), or forwarded by a relay node.
+ */
+export type PathKind = 'direct' | 'punched' | 'upnp' | 'relayed'
+
+export interface ConnectionPath {
+  kind: PathKind
+  /** The relay's node id, for relayed connections. */
+  via: string | null
+}
+
+export interface ConnectionInit {
+  stream: UDXStream
+  /** The socket the stream is on. */
+  socket: UdpSocket
+  remote: RemoteAddress
+  direction: 'inbound' | 'outbound'
+  handshakeTimeoutMs: number
+  path?: ConnectionPath
+  /** Called once when the connection stops counting as half-open. */
+  onSettled?: () => void
 }
 
 /**
@@ -14,20 +40,24 @@ export interface RemoteAddress {
  */
 export class Connection {
   readonly stream: UDXStream
+  readonly socket: UdpSocket
   readonly remote: RemoteAddress
   readonly direction: 'inbound' | 'outbound'
+  readonly path: ConnectionPath
   readonly #controller = new AbortController()
   readonly #timer: NodeJS.Timeout
   readonly #onSettled: () => void
   #settled = false
 
-  constructor(stream: UDXStream, remote: RemoteAddress, direction: 'inbound' | 'outbound', handshakeTimeoutMs: number, onSettled: () => void) {
-    this.stream = stream
-    this.remote = remote
-    this.direction = direction
-    this.#onSettled = onSettled
-    this.#timer = setTimeout(() => this.#expire(), handshakeTimeoutMs).unref()
-    stream.once('close', () => this.#settle())
+  constructor(init: ConnectionInit) {
+    this.stream = init.stream
+    this.socket = init.socket
+    this.remote = init.remote
+    this.direction = init.direction
+    this.path = init.path ?? { kind: 'direct', via: null }
+    this.#onSettled = init.onSettled ?? (() => {})
+    this.#timer = setTimeout(() => this.#expire(), init.handshakeTimeoutMs).unref()
+    init.stream.once('close', () => this.#settle())
   }
 
   /** Aborts (with a HandshakeError, code OVL_HANDSHAKE_TIMEOUT) when the half-open deadline passes. */

@@ -28,9 +28,10 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   readonly #streamIds = new Set<number>()
   #closing: Promise<void> | null = null
 
-  constructor() {
+  /** `udx`: share one UDX instance between sockets (a birthday pool); by default each socket has its own. */
+  constructor(options: { udx?: UDX } = {}) {
     super()
-    this.udx = new UDX()
+    this.udx = options.udx ?? new UDX()
     this.#socket = this.udx.createSocket()
     this.#socket.on('message', (data, from) => this.#dispatch(data, from))
   }

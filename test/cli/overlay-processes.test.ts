@@ -36,7 +36,7 @@ describe('overlay processes driven through stdin with --json', () => {
     const peersA = await a.command('peers')
     assert.ok(peerIds(peersA).includes(boot.ready.nodeId))
     const listed = (peersA.peers as Array<Record<string, unknown>>).find((p) => p.id === boot.ready.nodeId)
-    assert.deepEqual(Object.keys(listed ?? {}).sort(), ['address', 'direction', 'id', 'link', 'missedHeartbeats', 'name', 'rttMs', 'silentForMs', 'state'])
+    assert.deepEqual(Object.keys(listed ?? {}).sort(), ['address', 'direction', 'id', 'link', 'missedHeartbeats', 'name', 'rttMs', 'silentForMs', 'state', 'via'])
 
     // Direct over a session, by name, with its receipt.
     const sent = await a.command('send boot hello boot, it is alpha')

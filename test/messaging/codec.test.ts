@@ -10,7 +10,7 @@ import { BinaryReader, BinaryWriter } from '../../src/messaging/binary.js'
 import { decodeMessage, encodeMessage, messageCodec } from '../../src/messaging/codec.js'
 import { MAX_RECORDS_PER_EXCHANGE } from '../../src/constants.js'
 import { Identity } from '../../src/identity/identity.js'
-import { AckStatus, BroadcastKind, MessageType, RoutedKind, type Message } from '../../src/messaging/messages.js'
+import { AckStatus, BroadcastKind, MessageType, RelayOp, RoutedKind, type Message } from '../../src/messaging/messages.js'
 import { AddressKind, NatType, RecordFlags, signRecord } from '../../src/messaging/peer-record.js'
 import { signBroadcast, signRouted } from '../../src/messaging/signed.js'
 import { SeededRandom } from '../helpers/rogue.js'
@@ -58,6 +58,13 @@ const EXAMPLES: Record<MessageType, Message[]> = {
   [MessageType.Broadcast]: [
     { type: MessageType.Broadcast, ...broadcast, hopLimit: 16 },
     { type: MessageType.Broadcast, ...broadcast, kind: BroadcastKind.MetricWarning, payload: Buffer.alloc(0), hopLimit: 0 },
+  ],
+  [MessageType.Relay]: [
+    { type: MessageType.Relay, op: RelayOp.Prepare, token: 'ab'.repeat(16), target: bob.nodeId },
+    { type: MessageType.Relay, op: RelayOp.Allocated, token: '01'.repeat(16), initiatorStreamId: 1, targetStreamId: 0xffff_ffff },
+    { type: MessageType.Relay, op: RelayOp.Join, token: '02'.repeat(16), streamId: 7 },
+    { type: MessageType.Relay, op: RelayOp.Ready, token: '03'.repeat(16) },
+    { type: MessageType.Relay, op: RelayOp.Refused, token: '04'.repeat(16), reason: 'at its limit of relayed sessions' },
   ],
   [MessageType.Routed]: [
     { type: MessageType.Routed, ...routed, hopLimit: 16 },

@@ -17,11 +17,11 @@ function setup(t: TestContext) {
   const socket = new UdpSocket()
   socket.bind(0, '127.0.0.1')
   t.after(() => socket.close())
-  const probes = new PathProbes<ProbeTarget>(socket)
+  const probes = new PathProbes<ProbeTarget>()
   const exporter = crypto.randomBytes(32)
   const peer = RawUdp.open(t)
-  const session: ProbeTarget = { probeKeys: deriveProbeKeys(exporter, 'server'), remote: peer.address }
-  probes.register(session)
+  const session: ProbeTarget = { probeKeys: deriveProbeKeys(exporter, 'server') }
+  probes.register(session, { socket, remote: peer.address })
   const peerKeys = deriveProbeKeys(exporter, 'client')
   const address: RemoteAddress = { host: '127.0.0.1', port: socket.address().port }
   const dropped = (reason: ProbeDropReason) => nextEvent<[ProbeDropReason, RemoteAddress]>(probes, 'dropped', (r) => r === reason)

@@ -25,6 +25,8 @@ interface CommandSpec {
   run(args: string[], rest: string, ctx: CommandContext): Promise<void> | void
 }
 
+const HOST_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/
+
 function usage(spec: string): OverlayError {
   return new OverlayError('OVL_USAGE', `usage: ${spec}`)
 }
@@ -55,13 +57,20 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   connect: {
-    usage: 'connect <host:port>',
-    help: 'open a session to a node',
+    usage: 'connect <host:port | peer>',
+    help: 'open a session: to an address, or to a known node by any path (direct, punched, relayed)',
     async run(args, _rest, { node, out }) {
       const target = args[0]
       if (!target || args.length > 1) throw usage(this.usage)
-      const session = await node.connect(parseHostPort(target))
-      out.result({ command: 'connect', peer: { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` } }, `connected to ${session.peer.name} (${session.peerId.slice(0, 12)})`)
+      const started = performance.now()
+      const session = HOST_PORT.test(target) ? await node.connect(parseHostPort(target)) : await node.connectPeer(node.resolve(target))
+      const peer = node.peers().find((p) => p.id === session.peerId)
+      const link = peer?.link ?? 'direct'
+      const via = peer?.via ? node.session(peer.via)?.peer.name ?? peer.via.slice(0, 12) : null
+      out.result(
+        { command: 'connect', peer: { id: session.peerId, name: session.peer.name, address: peer?.address ?? `${session.remote.host}:${session.remote.port}`, link, via }, ms: Math.round(performance.now() - started) },
+        `connected to ${session.peer.name} (${session.peerId.slice(0, 12)}), ${link}${via ? ` via ${via}` : ''}`,
+      )
     },
   },
   send: {
@@ -132,7 +141,8 @@ function renderPeers(peers: PeerInfo[], known: number): string {
   const header = `  ${'id'.padEnd(12)}  ${'name'.padEnd(16)} ${'address'.padEnd(21)} ${'state'.padEnd(6)} ${'rtt'.padStart(9)}  link`
   const rows = peers.map((p) => {
     const rtt = p.rttMs === null ? '-' : `${p.rttMs.toFixed(2)} ms`
-    return `  ${p.id.slice(0, 12)}  ${p.name.padEnd(16)} ${p.address.padEnd(21)} ${p.state.padEnd(6)} ${rtt.padStart(9)}  ${p.link}, ${p.direction}`
+    const link = p.via ? `${p.link} via ${p.via.slice(0, 12)}` : p.link
+    return `  ${p.id.slice(0, 12)}  ${p.name.padEnd(16)} ${p.address.padEnd(21)} ${p.state.padEnd(6)} ${rtt.padStart(9)}  ${link}, ${p.direction}`
   })
   return [header, ...rows, `  ${peers.length} session${peers.length === 1 ? '' : 's'}, ${known} peer${known === 1 ? '' : 's'} known`].join('\n')
 }

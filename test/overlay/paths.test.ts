@@ -1,0 +1,108 @@
+/**
+ * Hole punching and relaying, the protocols themselves, on loopback (no NAT
+ * in the way: the NAT lab suite in test/nat/ runs them across real NATs).
+ * Three nodes: two ends that hold sessions only with a third in the middle.
+ */
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import { NatType } from '../../src/messaging/peer-record.js'
+import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
+import { line, MANUAL, startNodes, wire } from '../helpers/network.js'
+import { nextEvent, until } from '../helpers/wait.js'
+
+async function trio(t: TestContext, options = MANUAL): Promise<[OverlayNode, OverlayNode, OverlayNode]> {
+  const nodes = await startNodes(t, 3, options)
+  await wire(nodes, line(3))
+  const [a, r, b] = nodes as [OverlayNode, OverlayNode, OverlayNode]
+  // a and b learn each other's records through r.
+  await until(() => a.store.get(b.nodeId) !== undefined && b.store.get(a.nodeId) !== undefined, 5_000, 'records through the middle node')
+  return [a, r, b]
+}
+
+function linkOf(node: OverlayNode, peer: string): { link: string; via: string | null } | undefined {
+  const info = node.peers().find((p) => p.id === peer)
+  return info && { link: info.link, via: info.via }
+}
+
+describe('hole punching, coordinated through the overlay', () => {
+  it('opens a punched session between two nodes that share only a third', async (t) => {
+    const [a, , b] = await trio(t)
+    const outcomes: string[] = []
+    for (const n of [a, b]) n.on('punch', (o) => outcomes.push(`${o.role}:${o.method}:${o.ok}`))
+    const record = a.store.get(b.nodeId)?.record
+    assert.ok(record)
+    await a.services.puncher.punch(b.nodeId, record)
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    assert.deepEqual(linkOf(a, b.nodeId), { link: 'punched', via: null })
+    assert.deepEqual(linkOf(b, a.nodeId), { link: 'punched', via: null }, 'the accepting side knows the path was punched')
+    assert.equal((await a.send(b.nodeId, 'through the hole')).via, 'session')
+    await until(() => outcomes.length === 2, 5_000, 'both sides to report')
+    assert.deepEqual(outcomes.sort(), ['initiator:simple:true', 'responder:simple:true'])
+  })
+
+  it('refuses at once when both ends are behind hard NATs (a relay is needed)', async (t) => {
+    const [a, , b] = await trio(t)
+    a.self.setNat(NatType.Hard)
+    const record = a.store.get(b.nodeId)?.record
+    assert.ok(record)
+    await assert.rejects(a.services.puncher.punch(b.nodeId, { ...record, nat: NatType.Hard }), { code: 'OVL_PUNCH_IMPOSSIBLE' })
+  })
+})
+
+describe('relayed sessions', () => {
+  it('run TLS end to end through the relay, which forwards ciphertext only', async (t) => {
+    const [a, r, b] = await trio(t)
+    const relayEvents: string[] = []
+    r.on('relay', (e) => relayEvents.push(e.event))
+    const relay = a.session(r.nodeId) as OverlaySession
+    const session = await a.services.relayClient.relay(b.nodeId, relay)
+    assert.equal(session.peerId, b.nodeId, 'authenticated as b: the binding ran end to end')
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    assert.deepEqual(linkOf(a, b.nodeId), { link: 'relayed', via: r.nodeId })
+    assert.deepEqual(linkOf(b, a.nodeId), { link: 'relayed', via: r.nodeId })
+    const got = nextEvent(b, 'chat')
+    const receipt = await a.send(b.nodeId, 'relayed hello')
+    assert.equal(receipt.via, 'session')
+    assert.equal(((await got)[0] as { text: string }).text, 'relayed hello')
+    assert.deepEqual(relayEvents, ['opened'])
+    assert.equal(r.services.relayServer.active, 1)
+    // The relay holds no session with a-to-b itself: it only forwards.
+    assert.equal(r.sessions().length, 2)
+  })
+
+  it('give way to a direct session when one comes up', async (t) => {
+    const [a, r, b] = await trio(t, { ...MANUAL, relay: { idleTimeoutMs: 1_500 } })
+    await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the relayed session at b')
+    const downs: string[] = []
+    a.on('peer:down', (s) => downs.push(s.peer.name))
+    await a.connect(b.address)
+    await until(() => linkOf(a, b.nodeId)?.link === 'direct' && linkOf(b, a.nodeId)?.link === 'direct', 5_000, 'both ends to keep the direct session')
+    assert.deepEqual(downs, [], 'the peer never went down: the direct session replaced the relayed one')
+    await until(() => r.services.relayServer.active === 0, 10_000, 'the relay to let go of the idle pair')
+  })
+
+  it('are refused past the relay\'s limits, with the reason', async (t) => {
+    const nodes = await startNodes(t, 4, (i) => ({ ...MANUAL, relay: i === 1 ? { maxPerNode: 1 } : {} }))
+    await wire(nodes, [[0, 1], [2, 1], [3, 1]])
+    const [a, r, b, c] = nodes as [OverlayNode, OverlayNode, OverlayNode, OverlayNode]
+    await until(() => a.store.get(b.nodeId) !== undefined && a.store.get(c.nodeId) !== undefined, 5_000, 'records')
+    const relay = a.session(r.nodeId) as OverlaySession
+    await a.services.relayClient.relay(b.nodeId, relay)
+    await assert.rejects(a.services.relayClient.relay(c.nodeId, relay), { code: 'OVL_RELAY_REFUSED', message: /per node/ })
+  })
+
+  it('the connector falls back to a relay when no direct path or punch works, and says why when nothing does', async (t) => {
+    const [a, r, b] = await trio(t)
+    // b says it is behind a hard NAT, and so is a: no direct dial, no punch; r relays (a bootstrap-like peer with the relay flag).
+    r.self.setNat(NatType.Open, 1)
+    a.self.setNat(NatType.Hard)
+    b.self.setNat(NatType.Hard)
+    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.flags === 1, 5_000, 'the new records')
+    const session = await a.connectPeer(b.nodeId)
+    assert.equal(linkOf(a, session.peerId)?.link, 'relayed')
+    await r.stop()
+    await until(() => a.session(b.nodeId) === undefined, 10_000, 'the relayed session to end with its relay')
+    await assert.rejects(a.connectPeer(b.nodeId), { code: 'OVL_UNREACHABLE', message: /punch: OVL_PUNCH_IMPOSSIBLE.*relay: no relay-capable peer/ })
+  })
+})
