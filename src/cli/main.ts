@@ -7,6 +7,7 @@ import { ConfigError, CredentialError, isOverlayError } from '../errors.js'
 import { caCommands } from './commands/ca.js'
 import { certCommands } from './commands/cert.js'
 import { identityCommands } from './commands/identity.js'
+import { netcheckCommand } from './commands/netcheck.js'
 import { startCommand } from './commands/start.js'
 import { Output } from './output.js'
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
   startCommand(program)
+  netcheckCommand(program)
   identityCommands(program)
   caCommands(program)
   certCommands(program)

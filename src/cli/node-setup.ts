@@ -3,7 +3,7 @@
  * the TLS credentials (the configured files, or the development CA), the logger.
  */
 import fs from 'node:fs/promises'
-import type { NodeConfig } from '../config/load.js'
+import { parseHostPort, type NodeConfig } from '../config/load.js'
 import { CredentialError } from '../errors.js'
 import { Identity } from '../identity/identity.js'
 import type { Logger } from '../log/logger.js'
@@ -51,6 +51,8 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
     messaging: config.messaging,
     relay: config.relay,
     bootstrap: config.bootstrap,
+    stun: config.stun.map(parseHostPort),
+    upnp: config.upnp,
     dataDir: config.dataDir,
     revoked: config.revoked,
     logger,

@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { z } from 'zod'
-import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_MESSAGING, DEFAULT_PEERS } from '../node/defaults.js'
+import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_MESSAGING, DEFAULT_PEERS, DEFAULT_RELAY } from '../node/defaults.js'
 import { DEFAULT_DASHBOARD } from '../dashboard/defaults.js'
 import { DEFAULT_METRICS, DEFAULT_THRESHOLDS } from '../metrics/defaults.js'
 import { isNodeId } from '../identity/node-id.js'
@@ -63,6 +63,11 @@ export const configSchema = z
       .describe('Certificate files. Omit to use the development CA in certs/dev (never in production).'),
     devCaDir: path.default('certs/dev').describe('Where the development CA lives when tls is not set.'),
     bootstrap: z.array(hostPort, expected('a list of HOST:PORT strings')).default([]).describe('Peers to join through, as HOST:PORT.'),
+    stun: z
+      .array(hostPort, expected('a list of HOST:PORT strings'))
+      .default([])
+      .describe('STUN servers (RFC 5389/8489) that tell this node its reflexive address and NAT type, as HOST:PORT (HOST a name or an IPv4 address). Empty: the bootstrap peers serve (every node answers STUN). Two or more at distinct addresses tell an easy NAT from a hard one. Also: --stun (netcheck).'),
+    upnp: z.boolean(expected('true or false')).default(true).describe('Map the node\'s UDP port on the LAN\'s UPnP gateway (renewed, deleted at stop; advertised once seen to work). false, or --no-upnp, turns it off.'),
     heartbeat: z
       .object({
         intervalMs: positiveInt('milliseconds', 100, 60_000).default(DEFAULT_HEARTBEAT.intervalMs).describe('Time between PINGs on a session.'),
@@ -88,6 +93,18 @@ export const configSchema = z
       .refine((p) => p.max >= p.target, { error: 'expected max at least target', path: ['max'] })
       .default({ ...DEFAULT_PEERS })
       .describe('Which peers to keep sessions with, and the peer cache (LevelDB in <dataDir>/peers).'),
+    relay: z
+      .object({
+        enabled: z.boolean(expected('true or false')).default(DEFAULT_RELAY.enabled).describe('Relay sessions for peers that cannot reach each other (asked only of nodes others can reach: an open NAT type, or a bootstrap node).'),
+        maxSessions: positiveInt('sessions', 1, 100_000).default(DEFAULT_RELAY.maxSessions).describe('Relayed sessions at once.'),
+        maxPerNode: positiveInt('sessions', 1, 10_000).default(DEFAULT_RELAY.maxPerNode).describe('Relayed sessions one node may ask for at once.'),
+        maxDurationMs: positiveInt('milliseconds', 1_000).default(DEFAULT_RELAY.maxDurationMs).describe('Longest a relayed session lasts.'),
+        maxBytes: positiveInt('bytes', 1_024).default(DEFAULT_RELAY.maxBytes).describe('Most bytes one relayed session may carry.'),
+        idleTimeoutMs: positiveInt('milliseconds', 1_000, 3_600_000).default(DEFAULT_RELAY.idleTimeoutMs).describe('A relayed session that moved nothing for this long is dropped.'),
+      })
+      .strict()
+      .default({ ...DEFAULT_RELAY })
+      .describe('Relaying for others: the relay forwards ciphertext only, within these limits.'),
     messaging: z
       .object({
         hopLimit: positiveInt('hops', 1, 255).default(DEFAULT_MESSAGING.hopLimit).describe('Hops a broadcast or routed message may take.'),

@@ -86,6 +86,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   readonly #bootstrapIds = new Map<string, NodeId>()
   readonly #joinBuckets = new WeakMap<OverlaySession, TokenBucket>()
   readonly #upAt = new WeakMap<OverlaySession, number>()
+  /** Peers the operator asked for: kept connected whatever the target. */
+  readonly #kept = new Set<NodeId>()
   #maintainTimer: NodeJS.Timeout | null = null
   #exchangeTimer: NodeJS.Timeout | null = null
   #stopped = false
@@ -229,8 +231,17 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     }
   }
 
+  /** Keeps a session with `peer` from now on: redialed (by any path, with backoff) whenever it is lost. */
+  keep(peer: NodeId): void {
+    this.#kept.add(peer)
+  }
+
   #dialMore(): void {
     const connected = new Set(this.#init.host.sessions().map((s) => s.peerId))
+    for (const id of this.#kept) {
+      if (connected.has(id) || this.#dialing.has(id) || !this.#backoff.ready(id) || this.#init.store.get(id)?.leftAt) continue
+      this.#track(id, this.#init.host.connectPeer(id), id)
+    }
     let needed = this.#init.targetPeers - connected.size - this.#dialing.size
     if (needed <= 0) return
     for (const entry of this.#init.store.dialOrder()) {

@@ -52,6 +52,9 @@ export function encodeMessage(message: Message): { type: number; body: Buffer } 
     case MessageType.Relay:
       writeRelay(w, message)
       break
+    case MessageType.DialBack:
+      w.fixed(Buffer.from(message.nonce, 'hex')).string(message.address)
+      break
     default:
       return assertNever(message)
   }
@@ -176,6 +179,13 @@ export function decodeMessage(type: number, body: Buffer): Message {
     case MessageType.Relay:
       message = readRelay(r)
       break
+    case MessageType.DialBack: {
+      const nonce = r.fixed(TOKEN_BYTES, 'nonce').toString('hex')
+      const address = r.string('address')
+      if (parseAddress(address) === null) throw new ProtocolError('OVL_FRAME_MALFORMED', 'dial-back address is not IPv4 host:port')
+      message = { type: MessageType.DialBack, nonce, address }
+      break
+    }
     default:
       throw new ProtocolError('OVL_MESSAGE_UNKNOWN_TYPE', `unknown message type 0x${type.toString(16)}`)
   }

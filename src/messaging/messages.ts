@@ -19,6 +19,7 @@ export enum MessageType {
   Broadcast = 0x18,
   Routed = 0x19,
   Relay = 0x1a,
+  DialBack = 0x1b,
 }
 
 /** The identify exchange, sent by both ends as soon as the session is up. */
@@ -151,7 +152,19 @@ export type RelayMessage =
   | { type: MessageType.Relay; op: RelayOp.Ready; token: string }
   | { type: MessageType.Relay; op: RelayOp.Refused; token: string; reason: string }
 
+/**
+ * "Send a probe to this address of mine": how a node checks that its UPnP port
+ * mapping works before it advertises it. The answer is one 20-byte datagram
+ * to that address, at most one per DIAL_BACK_INTERVAL_MS per session.
+ */
+export interface DialBackMessage {
+  type: MessageType.DialBack
+  nonce: string
+  address: string
+}
+
 export type Message =
+  | DialBackMessage
   | RelayMessage
   | HelloMessage
   | PingMessage

@@ -6,8 +6,8 @@
  * a session: dialed by the initiator, or by the side with a birthday pool
  * when one of them is behind a hard NAT (its path is on a pool socket).
  *
- *   easy / open / double / UPnP on either side: plain simultaneous probing
- *   hard facing easy or open: birthday (hard side: 256 sockets; easy side sprays)
+ *   open, easy, double or UPnP on both sides, or open on either: plain simultaneous probing
+ *   hard facing easy: birthday (hard side: 256 sockets; easy side sprays)
  *   hard facing hard: refused at once (OVL_PUNCH_IMPOSSIBLE): use a relay
  */
 import crypto from 'node:crypto'
@@ -214,6 +214,8 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
  */
 export function birthdayRole(mine: NatType, theirs: NatType): 'mine' | 'theirs' | 'none' | 'impossible' {
   const hard = (nat: NatType): boolean => nat === NatType.Hard
+  // An open side filters nothing: the hard side's probes reach it, and it answers to where they came from.
+  if (mine === NatType.Open || theirs === NatType.Open) return 'none'
   if (hard(mine) && hard(theirs)) return 'impossible'
   if (hard(mine)) return 'mine'
   if (hard(theirs)) return 'theirs'

@@ -7,10 +7,12 @@ import type { Broadcaster } from '../messaging/broadcast.js'
 import type { DirectMessenger } from '../messaging/direct.js'
 import type { Liveness } from '../messaging/liveness.js'
 import { assertNever, MessageType, RelayOp, type Message } from '../messaging/messages.js'
+import type { DialBack } from '../nat/dial-back.js'
 import type { HolePuncher } from '../nat/hole-puncher.js'
 import type { RelayClient } from '../nat/relay-client.js'
 import type { RelayServer } from '../nat/relay-server.js'
 import type { Connector } from './connector.js'
+import type { NatMonitor } from './nat-monitor.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { Session } from '../session/session.js'
 
@@ -23,6 +25,8 @@ export interface Services {
   relayServer: RelayServer
   relayClient: RelayClient
   connector: Connector
+  dialBack: DialBack
+  nat: NatMonitor
 }
 
 export function dispatch(services: Services, session: Session<Message>, message: Message): void {
@@ -47,6 +51,8 @@ export function dispatch(services: Services, session: Session<Message>, message:
       return services.broadcast.onMessage(session, message)
     case MessageType.Routed:
       return services.direct.onRouted(session, message)
+    case MessageType.DialBack:
+      return services.dialBack.onRequest(session, message)
     case MessageType.Relay:
       // PREPARE and JOIN are asked of the relay; the rest answer an end.
       if (message.op === RelayOp.Prepare || message.op === RelayOp.Join) return services.relayServer.onMessage(session, message)

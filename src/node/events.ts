@@ -6,6 +6,7 @@ import type { ChatDelivery, DirectStats } from '../messaging/direct.js'
 import type { Message } from '../messaging/messages.js'
 import type { PeerRecord } from '../messaging/peer-record.js'
 import type { PunchOutcome } from '../nat/hole-puncher.js'
+import type { NetcheckReport } from '../nat/netcheck.js'
 import type { RelayEndReason } from '../nat/relay-server.js'
 import type { Session } from '../session/session.js'
 import type { RemoteAddress } from '../transport/connection.js'
@@ -57,6 +58,10 @@ export interface OverlayNodeEvents {
   punch: [outcome: PunchOutcome]
   /** This node relayed (or refused to relay) a session for others. */
   relay: [event: RelayEvent]
+  /** A netcheck finished: this node's NAT type and reflexive address. */
+  netcheck: [report: NetcheckReport]
+  /** A UPnP port mapping is advertised (verified by a peer's dial-back), or is gone (null). */
+  upnp: [external: RemoteAddress | null]
 }
 
 export interface RelayEvent {

@@ -65,6 +65,10 @@ export interface OverlayNodeInit {
   relay?: Partial<RelaySettings>
   /** Peers to join through. */
   bootstrap?: RemoteAddress[]
+  /** STUN servers for the netcheck (default: bootstrap peers and public peers). */
+  stun?: RemoteAddress[]
+  /** Map the port on a UPnP gateway (default false here; the CLI's config turns it on). */
+  upnp?: boolean
   /** Where the peer cache lives (LevelDB in <dataDir>/peers); none keeps it in memory. */
   dataDir?: string | null
   /** Node ids refused at handshake and disconnected when added later. */
@@ -166,8 +170,11 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       messaging: this.messaging,
       relay: this.relay,
       bootstrap: this.#init.bootstrap ?? [],
+      stun: this.#init.stun ?? [],
+      upnp: this.#init.upnp ?? false,
       socket: this.#socket,
       host: () => this.#address?.host ?? this.#init.host ?? '0.0.0.0',
+      port: () => this.#address?.port ?? 0,
       store: this.store,
       self: this.self,
       sessions: this.#sessions,
@@ -279,6 +286,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#state = 'running'
     this.log.info({ address: `${this.#address.host}:${this.#address.port}`, name: this.name, cachedPeers: opened.loaded }, 'node listening')
     this.#services.discovery.start()
+    this.#services.nat.start()
   }
 
   /** Opens (or returns the existing) authenticated session to the node at `remote`. */
@@ -292,8 +300,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
    * A session with a known peer by whatever path works: a direct dial, a hole
    * punch coordinated through the overlay, or a relay (connector.ts).
    */
-  connectPeer(peer: NodeId): Promise<OverlaySession> {
+  connectPeer(peer: NodeId, options: { keep?: boolean } = {}): Promise<OverlaySession> {
     this.#assertRunning()
+    // Kept sessions are opened again (with backoff) whenever they are lost.
+    if (options.keep) this.#services.discovery.keep(peer)
     return this.#services.connector.connect(peer)
   }
 
@@ -369,6 +379,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#services.discovery.stop()
     this.#services.direct.close()
     this.#services.relayServer.stop()
+    const natStopped = this.#services.nat.stop()
     this.#setup.close()
     for (const setup of this.#extra.values()) setup.close()
     const closing = this.sessions().map(
@@ -384,6 +395,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.log.debug({ sessions: closing.length }, 'stopping: closing sessions')
     await Promise.all(closing)
     this.#services.liveness.stop()
+    await natStopped
     this.log.debug({ streams: this.#socket.streamCount }, 'stopping: closing the socket')
     await Promise.all([this.#closeSocket(this.#socket), ...[...this.#extra.keys()].map((socket) => this.#closeSocket(socket))])
     this.log.debug('stopping: closing the peer cache')
@@ -533,6 +545,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
     this.#services.discovery.onSessionUp(session)
+    this.#services.nat.onSessionUp()
     session.deliver()
   }
 

@@ -14,6 +14,7 @@ import { Broadcaster } from '../messaging/broadcast.js'
 import { DirectMessenger } from '../messaging/direct.js'
 import { Liveness } from '../messaging/liveness.js'
 import { BroadcastKind, type Message } from '../messaging/messages.js'
+import { DialBack } from '../nat/dial-back.js'
 import { HolePuncher } from '../nat/hole-puncher.js'
 import { RelayClient } from '../nat/relay-client.js'
 import { RelayServer } from '../nat/relay-server.js'
@@ -23,6 +24,7 @@ import type { Session } from '../session/session.js'
 import type { Connection, ConnectionPath, RemoteAddress } from '../transport/connection.js'
 import type { UdpSocket } from '../transport/udp-socket.js'
 import { Connector } from './connector.js'
+import { NatMonitor } from './nat-monitor.js'
 import type { HeartbeatSettings, MessagingSettings, NodeLimits, PeerSettings, RelaySettings } from './defaults.js'
 import type { Services } from './dispatch.js'
 import type { Links } from './links.js'
@@ -41,8 +43,11 @@ export interface NodeCore {
   messaging: Readonly<MessagingSettings>
   relay: Readonly<RelaySettings>
   bootstrap: RemoteAddress[]
+  stun: RemoteAddress[]
+  upnp: boolean
   socket: UdpSocket
   host(): string
+  port(): number
   store: PeerStore
   self: SelfRecord
   sessions: SessionRegistry<Message>
@@ -160,6 +165,24 @@ export function createServices(core: NodeCore): Services {
   })
 
   const connector = new Connector({ core, puncher, relayClient })
+  const dialBack = new DialBack(core.socket, puncher.board)
+  const nat = new NatMonitor({
+    socket: core.socket,
+    self: core.self,
+    store: core.store,
+    log,
+    stun: core.stun,
+    bootstrap: core.bootstrap,
+    upnp: core.upnp,
+    relay: core.relay.enabled,
+    sessions: () => [...core.sessions.values()],
+    remoteOf: (session) => core.links.remoteOf(session),
+    dialBack,
+    bound: () => ({ host: core.host(), port: core.port() }),
+  })
+  nat.stun.on('dropped', (reason, from) => core.emit('input:rejected', reason, from))
+  nat.on('checked', (report) => core.emit('netcheck', report))
+  nat.on('upnp', (external) => core.emit('upnp', external))
 
   const discovery = new Discovery({
     host: {
@@ -185,6 +208,6 @@ export function createServices(core: NodeCore): Services {
   discovery.on('hello', (session) => core.announce(session))
   discovery.on('dropped', (reason, from) => core.emit('input:rejected', reason, from))
 
-  return { liveness, direct, broadcast, discovery, puncher, relayServer, relayClient, connector }
+  return { liveness, direct, broadcast, discovery, puncher, relayServer, relayClient, connector, dialBack, nat }
 }
 

@@ -3,7 +3,7 @@
  * commands on stdin, one JSON object per line on stdout. Killed after the
  * test if still running.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { TestContext } from 'node:test'
 import { overlayArgs } from './cli.js'
@@ -23,8 +23,8 @@ export class OverlayProcess {
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
   ready!: { nodeId: string; name: string; address: string; port: number }
 
-  private constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, overlayArgs(['start', ...args, '--json']), { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.child = child
     this.child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk.toString()))
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
     this.child.on('exit', (code, signal) => {
@@ -33,9 +33,17 @@ export class OverlayProcess {
     })
   }
 
-  /** Starts a node and waits for its `ready` line. */
-  static async start(t: TestContext, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<OverlayProcess> {
-    const node = new OverlayProcess(args, options.cwd, { NODE_TEST_CONTEXT: undefined, ...options.env })
+  /** Starts a node on this host and waits for its `ready` line. */
+  static start(t: TestContext, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<OverlayProcess> {
+    const env = { ...process.env, ...options.env }
+    delete env.NODE_TEST_CONTEXT
+    const child = spawn(process.execPath, overlayArgs(['start', ...args, '--json']), { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    return OverlayProcess.attach(t, child, args)
+  }
+
+  /** Takes over a node process started elsewhere (in a lab namespace) and waits for its `ready` line. */
+  static async attach(t: TestContext, child: ChildProcess, args: string[] = []): Promise<OverlayProcess> {
+    const node = new OverlayProcess(child as ChildProcessWithoutNullStreams)
     t.after(() => node.kill('SIGKILL'))
     let ready: JsonLine
     try {

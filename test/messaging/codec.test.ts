@@ -59,6 +59,7 @@ const EXAMPLES: Record<MessageType, Message[]> = {
     { type: MessageType.Broadcast, ...broadcast, hopLimit: 16 },
     { type: MessageType.Broadcast, ...broadcast, kind: BroadcastKind.MetricWarning, payload: Buffer.alloc(0), hopLimit: 0 },
   ],
+  [MessageType.DialBack]: [{ type: MessageType.DialBack, nonce: 'cd'.repeat(16), address: '198.20.0.3:9000' }],
   [MessageType.Relay]: [
     { type: MessageType.Relay, op: RelayOp.Prepare, token: 'ab'.repeat(16), target: bob.nodeId },
     { type: MessageType.Relay, op: RelayOp.Allocated, token: '01'.repeat(16), initiatorStreamId: 1, targetStreamId: 0xffff_ffff },

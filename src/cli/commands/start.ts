@@ -3,6 +3,7 @@ import { loadConfig, type Override } from '../../config/load.js'
 import { startOperatorServices, type OperatorServices } from '../../dashboard/operator.js'
 import { createLogger, type LogLevel } from '../../log/logger.js'
 import type { Warning } from '../../metrics/warning.js'
+import { AddressKind, NatType } from '../../messaging/peer-record.js'
 import type { OverlayNode } from '../../node/node.js'
 import { COMMANDS, runCommandLine } from '../console/commands.js'
 import { readLines } from '../console/line-source.js'
@@ -21,6 +22,8 @@ interface StartOptions {
   logLevel?: LogLevel
   /** `--dashboard [HOST:]PORT` (parsed), or false for `--no-dashboard`. */
   dashboard?: { host?: string; port: number } | false
+  /** false for `--no-upnp`. */
+  upnp?: boolean
 }
 
 export function startCommand(program: Command): void {
@@ -40,6 +43,7 @@ export function startCommand(program: Command): void {
     .option('--json', 'one JSON object per output line; logs as JSON on stderr')
     .option('--dashboard <[host:]port>', 'serve the web dashboard there (loopback by default; port 0: any free one)', dashboardAddress)
     .option('--no-dashboard', 'serve no dashboard (nor /metrics)')
+    .option('--no-upnp', 'do not map the UDP port on the UPnP gateway (config: upnp: false)')
     .action(async (port: number | undefined, bootstrapHost: string | undefined, bootstrapPort: number | undefined, options: StartOptions) => {
       await runStart(port, bootstrapHost, bootstrapPort, options)
     })
@@ -55,6 +59,7 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
   if (options.dataDir !== undefined) overrides.push({ key: 'dataDir', value: options.dataDir, flag: '--data-dir' })
   if (options.logLevel !== undefined) overrides.push({ key: 'log.level', value: options.logLevel, flag: '--log-level' })
   if (options.dashboard === false) overrides.push({ key: 'dashboard.enabled', value: false, flag: '--no-dashboard' })
+  if (options.upnp === false) overrides.push({ key: 'upnp', value: false, flag: '--no-upnp' })
   if (options.dashboard) {
     overrides.push({ key: 'dashboard.enabled', value: true, flag: '--dashboard' }, { key: 'dashboard.port', value: options.dashboard.port, flag: '--dashboard' })
     if (options.dashboard.host !== undefined) overrides.push({ key: 'dashboard.host', value: options.dashboard.host, flag: '--dashboard' })
@@ -129,6 +134,20 @@ function wireEvents(node: OverlayNode, out: Output): void {
     const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` }
     const reason = error ? error.code : 'closed'
     out.event('peer:down', { peer, reason, message: error?.message ?? null }, `- ${peer.name} (${short(peer.id)}): ${reason}${error ? ` (${error.message})` : ''}`)
+  })
+  node.on('record', (record) => {
+    out.event('record', { id: record.nodeId, name: record.name, nat: NatType[record.nat].toLowerCase(), addresses: record.addresses.map((a) => a.address) }, `  learned of ${record.name} (${short(record.nodeId)})`)
+  })
+  node.on('punch', (o) => {
+    out.event('punch', { peer: o.target, role: o.role, method: o.method, ok: o.ok, ms: Math.round(o.elapsedMs), probes: o.probesSent, error: o.error ?? null }, `punch ${o.ok ? 'opened a path' : 'failed'} with ${short(o.target)} (${o.method}, ${Math.round(o.elapsedMs)} ms, ${o.probesSent} probes)`)
+  })
+  node.on('upnp', (external) => {
+    const mapped = external ? `${external.host}:${external.port}` : null
+    out.event('upnp', { mapped }, mapped ? `UPnP: port mapped at ${mapped} (seen to work)` : 'UPnP: port mapping gone')
+  })
+  node.on('netcheck', (report) => {
+    const reflexive = report.reflexive ? `${report.reflexive.host}:${report.reflexive.port}` : null
+    out.event('netcheck', { nat: report.behaviour, reflexive, reason: report.reason, upnp: node.self.record.addresses.find((a) => a.kind === AddressKind.Mapped)?.address ?? null }, `netcheck: NAT ${report.behaviour}${reflexive ? `, reachable at ${reflexive}` : ''}`)
   })
   node.on('chat', (chat) => {
     const name = node.session(chat.from)?.peer.name ?? node.store.get(chat.from)?.record.name ?? short(chat.from)

@@ -58,12 +58,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   connect: {
     usage: 'connect <host:port | peer>',
-    help: 'open a session: to an address, or to a known node by any path (direct, punched, relayed)',
+    help: 'open a session, kept from then on: to an address, or to a known node by any path (direct, punched, relayed)',
     async run(args, _rest, { node, out }) {
       const target = args[0]
       if (!target || args.length > 1) throw usage(this.usage)
       const started = performance.now()
-      const session = HOST_PORT.test(target) ? await node.connect(parseHostPort(target)) : await node.connectPeer(node.resolve(target))
+      const session = HOST_PORT.test(target) ? await node.connect(parseHostPort(target)) : await node.connectPeer(node.resolve(target), { keep: true })
       const peer = node.peers().find((p) => p.id === session.peerId)
       const link = peer?.link ?? 'direct'
       const via = peer?.via ? node.session(peer.via)?.peer.name ?? peer.via.slice(0, 12) : null
