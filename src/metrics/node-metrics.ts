@@ -10,7 +10,8 @@
  *   res.end(await metrics.text())
  */
 import { collectDefaultMetrics, Registry, type Counter } from 'prom-client'
-import type { OverlayNode } from '../node/node.js'
+import type { PunchOutcome as NodePunchOutcome } from '../nat/hole-puncher.js'
+import type { OverlayNode, OverlaySession, RelayEvent as NodeRelayEvent } from '../node/node.js'
 import { defineMetrics, LINK_KINDS, PUNCH_OUTCOMES, RELAY_EVENTS, RELAY_ROLES, type NodeMetricSet, type PunchOutcome, type RelayEvent, type RelayRole } from './definitions.js'
 import { WARNING_METRICS, type Warning } from './warning.js'
 import type { WarningService } from './warnings.js'
@@ -33,6 +34,21 @@ export class NodeMetrics {
   readonly #onRtt = (_peer: string, rttMs: number): void => this.#m.rtt.observe(rttMs / 1000)
   readonly #onRaised = (w: Warning): void => this.#countWarning(w, 'raised')
   readonly #onCleared = (w: Warning): void => this.#countWarning(w, 'cleared')
+  /** Sessions of this node that go through a relay. */
+  readonly #relayedEnds = new WeakSet<OverlaySession>()
+  readonly #onPunch = (o: NodePunchOutcome): void => this.punch(o.ok ? 'success' : o.error === 'OVL_PUNCH_FAILED' ? 'timeout' : 'failure')
+  readonly #onRelay = (e: NodeRelayEvent): void => {
+    this.relay('server', e.event)
+    if (e.event === 'closed' && e.bytes) this.relayBytes('server', e.bytes)
+  }
+  readonly #onPeerUp = (session: OverlaySession): void => {
+    if (this.#node.peers().find((p) => p.id === session.peerId)?.link !== 'relayed') return
+    this.#relayedEnds.add(session)
+    this.relay('client', 'opened')
+  }
+  readonly #onPeerDown = (session: OverlaySession): void => {
+    if (this.#relayedEnds.delete(session)) this.relay('client', 'closed')
+  }
 
   constructor(init: NodeMetricsInit) {
     this.#node = init.node
@@ -47,6 +63,10 @@ export class NodeMetrics {
       for (const event of RELAY_EVENTS) this.#m.relayCircuits.inc({ role, event }, 0)
     }
     init.node.on('heartbeat:rtt', this.#onRtt)
+    init.node.on('punch', this.#onPunch)
+    init.node.on('relay', this.#onRelay)
+    init.node.on('session:up', this.#onPeerUp)
+    init.node.on('session:down', this.#onPeerDown)
     this.#warnings?.on('raised', this.#onRaised)
     this.#warnings?.on('cleared', this.#onCleared)
   }
@@ -80,6 +100,10 @@ export class NodeMetrics {
 
   close(): void {
     this.#node.off('heartbeat:rtt', this.#onRtt)
+    this.#node.off('punch', this.#onPunch)
+    this.#node.off('relay', this.#onRelay)
+    this.#node.off('session:up', this.#onPeerUp)
+    this.#node.off('session:down', this.#onPeerDown)
     this.#warnings?.off('raised', this.#onRaised)
     this.#warnings?.off('cleared', this.#onCleared)
   }

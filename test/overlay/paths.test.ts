@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { NatType } from '../../src/messaging/peer-record.js'
+import { NodeMetrics } from '../../src/metrics/node-metrics.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { line, MANUAL, startNodes, wire } from '../helpers/network.js'
 import { nextEvent, until } from '../helpers/wait.js'
@@ -29,6 +30,8 @@ describe('hole punching, coordinated through the overlay', () => {
     const [a, , b] = await trio(t)
     const outcomes: string[] = []
     for (const n of [a, b]) n.on('punch', (o) => outcomes.push(`${o.role}:${o.method}:${o.ok}`))
+    const metrics = new NodeMetrics({ node: a })
+    t.after(() => metrics.close())
     const record = a.store.get(b.nodeId)?.record
     assert.ok(record)
     await a.services.puncher.punch(b.nodeId, record)
@@ -38,6 +41,7 @@ describe('hole punching, coordinated through the overlay', () => {
     assert.equal((await a.send(b.nodeId, 'through the hole')).via, 'session')
     await until(() => outcomes.length === 2, 5_000, 'both sides to report')
     assert.deepEqual(outcomes.sort(), ['initiator:simple:true', 'responder:simple:true'])
+    assert.match(await metrics.text(), /overlay_punch_attempts_total\{outcome="success"\} 1\b/, '/metrics counts the punch')
   })
 
   it('refuses at once when both ends are behind hard NATs (a relay is needed)', async (t) => {
@@ -54,6 +58,8 @@ describe('relayed sessions', () => {
     const [a, r, b] = await trio(t)
     const relayEvents: string[] = []
     r.on('relay', (e) => relayEvents.push(e.event))
+    const [atRelay, atEnd] = [new NodeMetrics({ node: r }), new NodeMetrics({ node: a })]
+    t.after(() => [atRelay, atEnd].forEach((m) => m.close()))
     const relay = a.session(r.nodeId) as OverlaySession
     const session = await a.services.relayClient.relay(b.nodeId, relay)
     assert.equal(session.peerId, b.nodeId, 'authenticated as b: the binding ran end to end')
@@ -65,6 +71,8 @@ describe('relayed sessions', () => {
     assert.equal(receipt.via, 'session')
     assert.equal(((await got)[0] as { text: string }).text, 'relayed hello')
     assert.deepEqual(relayEvents, ['opened'])
+    assert.match(await atRelay.text(), /overlay_relay_circuits_active\{role="server"\} 1\b/)
+    assert.match(await atEnd.text(), /overlay_relay_circuits_active\{role="client"\} 1\b/)
     assert.equal(r.services.relayServer.active, 1)
     // The relay holds no session with a-to-b itself: it only forwards.
     assert.equal(r.sessions().length, 2)

@@ -127,8 +127,9 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
 function wireEvents(node: OverlayNode, out: Output): void {
   const short = (id: string): string => id.slice(0, 12)
   node.on('peer:up', (session) => {
-    const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}`, direction: session.role === 'client' ? 'outbound' : 'inbound' }
-    out.event('peer:up', { peer }, `+ ${peer.name} (${short(peer.id)}) at ${peer.address}, ${peer.direction}`)
+    const info = node.peers().find((p) => p.id === session.peerId)
+    const peer = { id: session.peerId, name: session.peer.name, address: info?.address ?? `${session.remote.host}:${session.remote.port}`, direction: session.role === 'client' ? 'outbound' : 'inbound', link: info?.link ?? 'direct', via: info?.via ?? null }
+    out.event('peer:up', { peer }, `+ ${peer.name} (${short(peer.id)}) at ${peer.address}, ${peer.direction}, ${peer.link}${peer.via ? ` via ${short(peer.via)}` : ''}`)
   })
   node.on('peer:down', (session, error) => {
     const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` }
