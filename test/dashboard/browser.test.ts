@@ -74,7 +74,7 @@ describe('the dashboard in a real browser', () => {
     const [b, c] = (await Promise.all([startCliNode(t, dir, 'b', { bootstrap }), startCliNode(t, dir, 'c', { bootstrap })])) as [RunningNode, RunningNode]
     const id = { a: a.ready.nodeId, b: b.ready.nodeId, c: c.ready.nodeId }
     const marks = { a: 0, b: 0 }
-    await Promise.all([b, c].map((n) => a.proc.waitFor('peer:up', (e) => (e.peer as { id: string }).id === n.ready.nodeId, 20_000)))
+    await Promise.all([b, c].map((n) => a.proc.next('peer:up', (e) => (e.peer as { id: string }).id === n.ready.nodeId, 20_000)))
 
     const browser = await launchBrowser(t, chromium)
     const page = await browser.newPage()
@@ -102,7 +102,7 @@ describe('the dashboard in a real browser', () => {
       const text = `hello b, from the dashboard ${Date.now()}`
       await page.selectOption('#send-to', id.b)
       await page.fill('#send-text', text)
-      const arrived = b.proc.waitFor('message', (e) => e.text === text, 10_000)
+      const arrived = b.proc.next('message', (e) => e.text === text, 10_000)
       await page.click('#send-button')
       const message = await arrived
       assert.equal(message.from, id.a)
@@ -112,8 +112,8 @@ describe('the dashboard in a real browser', () => {
     })
 
     await t.test('a node killed with SIGKILL turns down on the map within the heartbeat bound', async () => {
-      marks.a = a.proc.mark()
-      marks.b = b.proc.mark()
+      marks.a = a.proc.lines.length
+      marks.b = b.proc.lines.length
       const killedAt = Date.now()
       c.proc.kill('SIGKILL')
       // Declared down timeoutMs after it was last heard; one push interval and a frame to draw it.
@@ -129,10 +129,10 @@ describe('the dashboard in a real browser', () => {
     await t.test('the warning raised by the crossed threshold appears, here and at a peer (naming its origin)', async () => {
       const shown = await untilDrawn(page, (d) => d.warnings.some((w) => w.metric === 'few-peers' && w.origin === id.a), 10_000, 'the few-peers warning')
       assert.match(shown.warnings.find((w) => w.metric === 'few-peers')?.text ?? '', /fewer than 2/)
-      const printed = await a.proc.waitFor('warning', (e) => e.metric === 'few-peers' && e.local === true, 10_000, marks.a)
+      const printed = await a.proc.next('warning', (e) => e.metric === 'few-peers' && e.local === true, 10_000, marks.a)
       assert.equal(printed.origin, id.a)
       assert.equal(printed.value, 1)
-      const atB = await b.proc.waitFor('warning', (e) => e.metric === 'few-peers' && e.local === false, 10_000, marks.b)
+      const atB = await b.proc.next('warning', (e) => e.metric === 'few-peers' && e.local === false, 10_000, marks.b)
       assert.equal(atB.origin, id.a)
       assert.equal(atB.originName, 'a')
 

@@ -6,20 +6,21 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli } from '../helpers/cli.js'
 import { request } from './support/http.js'
-import { OverlayProcess } from './support/overlay-process.js'
+import { OverlayProcess } from '../helpers/overlay-process.js'
 import { startCliNode, workDir } from './support/network.js'
 
 describe('overlay start with the dashboard', () => {
   it('serves it by default on loopback and gives its URL in the ready event', async (t) => {
     const dir = await workDir(t)
-    const { proc, ready } = await OverlayProcess.start(t, ['--name', 'solo', '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, 'solo')], { cwd: dir })
+    const proc = await OverlayProcess.start(t, ['--name', 'solo', '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, 'solo')], { cwd: dir })
+    const ready = proc.readyLine
     assert.match(String(ready.dashboard), /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/)
     const url = new URL(ready.dashboard as string)
     const state = await request({ port: Number(url.port), path: '/api/state', headers: { authorization: `Bearer ${url.searchParams.get('token')}` } })
     assert.equal(state.status, 200)
     assert.equal((JSON.parse(state.body) as { self: { name: string } }).self.name, 'solo')
-    proc.command('exit')
-    assert.equal(await proc.exited, 0, 'a graceful exit closes the dashboard too')
+    proc.write('exit\n')
+    assert.equal((await proc.waitExit()).code, 0, 'a graceful exit closes the dashboard too')
     assert.ok(!proc.stderr.includes(url.searchParams.get('token') as string), 'the token is not in the logs')
   })
 
@@ -44,14 +45,14 @@ describe('overlay start with the dashboard', () => {
   it('prints warnings raised and cleared as JSON events', async (t) => {
     const dir = await workDir(t)
     const { proc, ready } = await startCliNode(t, dir, 'lonely', { yaml: 'thresholds: { evaluateIntervalMs: 100, minPeers: 1 }' })
-    const warning = await proc.waitFor('warning', (e) => e.metric === 'few-peers')
+    const warning = await proc.next('warning', (e) => e.metric === 'few-peers')
     assert.equal(warning.local, true)
     assert.equal(warning.originName, 'lonely')
     assert.equal(warning.value, 0)
     assert.equal(warning.threshold, 1)
     assert.equal(warning.text, '0 peers with a session (fewer than 1)')
     await startCliNode(t, dir, 'friend', { bootstrap: ready.address, dashboard: false })
-    const cleared = await proc.waitFor('warning:cleared', (e) => e.metric === 'few-peers')
+    const cleared = await proc.next('warning:cleared', (e) => e.metric === 'few-peers')
     assert.equal(cleared.local, true)
   })
 })

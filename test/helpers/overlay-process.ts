@@ -14,6 +14,13 @@ export interface JsonLine {
   [key: string]: unknown
 }
 
+export interface ReadyLine extends JsonLine {
+  nodeId: string
+  name: string
+  address: string
+  dashboard?: string | null
+}
+
 export class OverlayProcess {
   readonly child: ChildProcessWithoutNullStreams
   readonly lines: JsonLine[] = []
@@ -22,6 +29,8 @@ export class OverlayProcess {
   #buffer = ''
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
   ready!: { nodeId: string; name: string; address: string; port: number }
+  /** The whole `ready` line (dashboard URL, NAT, ...). */
+  readyLine!: ReadyLine
 
   private constructor(child: ChildProcessWithoutNullStreams) {
     this.child = child
@@ -51,6 +60,7 @@ export class OverlayProcess {
     } catch (err) {
       throw new Error(`overlay start ${args.join(' ')} did not get ready: ${(err as Error).message}\nstderr: ${node.stderr}`)
     }
+    node.readyLine = ready as ReadyLine
     const address = String(ready.address)
     node.ready = { nodeId: String(ready.nodeId), name: String(ready.name), address, port: Number(address.split(':')[1]) }
     return node

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
-import { OverlayProcess, type ReadyEvent } from './overlay-process.js'
+import { OverlayProcess, type ReadyLine } from '../../helpers/overlay-process.js'
 
 /** A peer silent this long is down: the bound the map is held to. */
 export const HEARTBEAT = { intervalMs: 200, timeoutMs: 1_000 }
@@ -15,7 +15,7 @@ export const HEARTBEAT = { intervalMs: 200, timeoutMs: 1_000 }
 export interface RunningNode {
   name: string
   proc: OverlayProcess
-  ready: ReadyEvent
+  ready: ReadyLine
 }
 
 export async function workDir(t: TestContext): Promise<string> {
@@ -39,6 +39,6 @@ export async function startCliNode(t: TestContext, dir: string, name: string, op
   const args = ['--config', config, '--name', name, '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, name)]
   if (options.bootstrap) args.push('--bootstrap', options.bootstrap)
   args.push(...(options.dashboard === false ? ['--no-dashboard'] : ['--dashboard', '127.0.0.1:0']))
-  const { proc, ready } = await OverlayProcess.start(t, args, { cwd: dir })
-  return { name, proc, ready }
+  const proc = await OverlayProcess.start(t, args, { cwd: dir })
+  return { name, proc, ready: proc.readyLine }
 }

@@ -11,58 +11,31 @@ import os from 'node:os'
 import path from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { TestContext } from 'node:test'
-import { labEnv, run } from '../lab/run.js'
+import { ensureTools, requireSupport, type ToolSupport } from '../../helpers/debian.js'
+import { labEnv } from '../lab/run.js'
 import { within } from '../../helpers/wait.js'
 
 const TOOLS = [
-  { command: 'turnserver', pkg: 'coturn' },
-  { command: 'turnutils_stunclient', pkg: 'coturn' },
+  { command: '/usr/bin/turnserver', pkg: 'coturn' },
+  { command: '/usr/bin/turnutils_stunclient', pkg: 'coturn' },
   // By path: under npm, node_modules/.bin is on PATH and has a `stun` of its own (the stun package's server).
   { command: '/usr/bin/stun', pkg: 'stun-client' },
 ] as const
 
-const APT_TIMEOUT_MS = 10 * 60_000
 /** coturn prints this once its UDP socket is open (with -v). */
 const COTURN_READY = /UDP listener opened on: ?([\d.]+):(\d+)/
 const COTURN_START_TIMEOUT_MS = 15_000
 
-let checked: Promise<{ ok: true } | { ok: false; reason: string }> | undefined
-let warned = false
+let checked: Promise<ToolSupport> | undefined
 
-async function which(command: string): Promise<boolean> {
-  return (await run(['sh', '-c', `command -v ${command}`])).code === 0
-}
-
-async function check(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const missing = async (): Promise<string[]> => [...new Set((await Promise.all(TOOLS.map(async (t) => ((await which(t.command)) ? null : t.pkg)))).filter((p): p is (typeof TOOLS)[number]['pkg'] => p !== null))]
-  let packages = await missing()
-  if (packages.length === 0) return { ok: true }
-  if (process.getuid?.() !== 0) return { ok: false, reason: `${packages.join(', ')} not installed, and not root to install them (apt-get install ${packages.join(' ')})` }
-  console.error(`STUN interop: installing Debian packages: ${packages.join(' ')}`)
-  const env = { DEBIAN_FRONTEND: 'noninteractive' }
-  const install = () => run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=120', ...packages], { env, timeoutMs: APT_TIMEOUT_MS })
-  if ((await install()).code !== 0) {
-    await run(['apt-get', 'update', '-q'], { env, timeoutMs: APT_TIMEOUT_MS })
-    const second = await install()
-    if (second.code !== 0) return { ok: false, reason: `apt-get install ${packages.join(' ')} failed: ${second.stderr.trim().split('\n').slice(-2).join(' | ')}` }
-  }
-  packages = await missing()
-  return packages.length === 0 ? { ok: true } : { ok: false, reason: `still missing after apt-get install: ${packages.join(' ')}` }
+async function check(): Promise<ToolSupport> {
+  return ensureTools(TOOLS, 'STUN interop')
 }
 
 /** True when coturn and stun-client are here; else a loud skip (or, under CI=true, a failure). */
 export async function requireStunTools(t: TestContext): Promise<boolean> {
   checked ??= check()
-  const result = await checked
-  if (result.ok) return true
-  const reason = `STUN interop tools unavailable: ${result.reason}`
-  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: failing instead of skipping)`)
-  if (!warned) {
-    warned = true
-    console.error(`\n${'!'.repeat(78)}\n!! SKIPPING the STUN interop tests. ${reason}\n${'!'.repeat(78)}\n`)
-  }
-  t.skip(reason)
-  return false
+  return requireSupport(t, await checked, 'the STUN interop tests')
 }
 
 /**
