@@ -7,11 +7,16 @@
  *   udx             a bare UDX stream pair
  *   udx+duplex      the same wrapped in the product's UdxDuplex adapter
  *   udx+duplex+tls  node:tls over the adapter, configured as the product's sessions (no framing, no binding)
- *   overlay         the full OverlayNode session (framing, codec, binding)
+ *   session         the product's sessions without a node: connection setup, TLS, binding, framing, codec
+ *   overlay         the full OverlayNode session (adds the node: dispatch, rate limits, liveness, counters)
+ *
+ * It also counts the major (mark-compact) GCs during each layer's bulk run:
+ * large short-lived Buffers per message show up there first.
  *
  * For the two layers that go through UdxDuplex it also counts writes into UDX
  * and UDX packets per payload during a 1 KiB message run.
  */
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 import type { UDXStream } from 'udx-native'
 import { UdxDuplex } from '../src/transport/stream-adapter.js'
 import { TlsBaseline } from './baseline-tls.js'
@@ -20,7 +25,7 @@ import { TcpContender, UdxContender } from './layers.js'
 import { runMemoryChild } from './memory.js'
 import type { Contender } from './link.js'
 import { measureEcho, measureSetup, measureStream, streamOn } from './measure.js'
-import { OverlayNodeContender } from './overlay.js'
+import { OverlayNodeContender, OverlaySessionContender } from './overlay.js'
 import { BULK_MESSAGE_BYTES, ECHO_BYTES, SMALL_MESSAGE_BYTES } from './session.js'
 import { round, summarize } from './stats.js'
 import { closeAll } from './wait.js'
@@ -82,8 +87,25 @@ interface LayerFigures {
   echo_p99_us: number
   msgs_per_s: number
   bulk_mb_s: number
+  bulk_major_gcs: number
   mem_kib_per_session?: number
   mem_external_kib_per_session?: number
+}
+
+/** Major (mark-compact) GCs while `run` runs. */
+async function countMajorGcs<T>(run: () => Promise<T>): Promise<{ result: T; majorGcs: number }> {
+  let majorGcs = 0
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  try {
+    const result = await run()
+    await new Promise((resolve) => setImmediate(resolve)) // gc entries are delivered asynchronously
+    return { result, majorGcs }
+  } finally {
+    observer.disconnect()
+  }
 }
 
 async function measureLayer(ctx: BenchContext, contender: Contender): Promise<LayerFigures> {
@@ -94,13 +116,14 @@ async function measureLayer(ctx: BenchContext, contender: Contender): Promise<La
   const echo = summarize(await measureEcho(contender, ECHO_BYTES, scale.echoWarmup, scale.echoRoundTrips))
   const small = await measureStream(contender, SMALL_MESSAGE_BYTES, scale.smallMessages, Math.ceil(scale.smallMessages / 10))
   const bulkCount = Math.ceil(scale.bulkBytes / 2 / BULK_MESSAGE_BYTES)
-  const bulk = await measureStream(contender, BULK_MESSAGE_BYTES, bulkCount, Math.ceil(bulkCount / 10))
+  const { result: bulk, majorGcs } = await countMajorGcs(() => measureStream(contender, BULK_MESSAGE_BYTES, bulkCount, Math.ceil(bulkCount / 10)))
   return {
     setup_ms: round(setup.p50),
     echo_p50_us: round(echo.p50),
     echo_p99_us: round(echo.p99),
     msgs_per_s: round(small.payloadsPerSecond),
     bulk_mb_s: round(bulk.megabytesPerSecond),
+    bulk_major_gcs: majorGcs,
   }
 }
 
@@ -116,14 +139,15 @@ export const diagnosticsSection: BenchSection = {
       async () => new UdxContender('bare', ctx.fixture),
       async () => new UdxContender('duplex', ctx.fixture),
       async () => new UdxContender('tls', ctx.fixture),
+      async () => new OverlaySessionContender(ctx.fixture),
       () => OverlayNodeContender.start(ctx.fixture),
     ]
     for (const start of make) {
       const contender = await start()
       try {
-        const name = contender.side === 'overlay' ? 'overlay' : contender.label
+        const name = layerName(contender)
         layers[name] = await measureLayer(ctx, contender)
-        if (name === 'udx+duplex+tls' || name === 'overlay') counts[name] = await countWrites(contender, SMALL_MESSAGE_BYTES, Math.min(scale(ctx), 20_000))
+        if (name === 'udx+duplex+tls' || name === 'session' || name === 'overlay') counts[name] = await countWrites(contender, SMALL_MESSAGE_BYTES, Math.min(scale(ctx), 20_000))
       } finally {
         await closeAll([contender])
       }
@@ -131,19 +155,31 @@ export const diagnosticsSection: BenchSection = {
     for (const kind of ['tcp', 'baseline', 'udx', 'udx+duplex', 'udx+duplex+tls', 'overlay'] as const) {
       ctx.progress(`diagnostics: memory, ${kind}`)
       const report = await runMemoryChild(kind, ctx.fixture.dir, ctx.scale.memorySessions)
-      const layer = layers[kind === 'baseline' ? 'node:tls over TCP' : kind]
+      // The memory child's 'overlay' kind is sessions without a node (as in the memory section).
+      const layer = layers[kind === 'baseline' ? 'node:tls over TCP' : kind === 'overlay' ? 'session' : kind]
       if (layer) Object.assign(layer, { mem_kib_per_session: round(report.rss_kib), mem_external_kib_per_session: round(report.external_kib) })
     }
-    const keys = ['setup_ms', 'echo_p50_us', 'echo_p99_us', 'msgs_per_s', 'bulk_mb_s', 'mem_kib_per_session', 'mem_external_kib_per_session'] as const
+    const keys = ['setup_ms', 'echo_p50_us', 'echo_p99_us', 'msgs_per_s', 'bulk_mb_s', 'bulk_major_gcs', 'mem_kib_per_session', 'mem_external_kib_per_session'] as const
     const names = Object.keys(layers)
     const width = Math.max(...names.map((n) => n.length))
     const notes = [
-      `${'layer'.padEnd(width)}  ${keys.map((k) => k.replace('_per_session', '').padStart(14)).join('')}`,
-      ...names.map((name) => `${name.padEnd(width)}  ${keys.map((k) => String(layers[name]?.[k] ?? '-').padStart(14)).join('')}`),
+      `${'layer'.padEnd(width)}${keys.map((k) => column(k).padStart(column(k).length + 2)).join('')}`,
+      ...names.map((name) => `${name.padEnd(width)}${keys.map((k) => String(layers[name]?.[k] ?? '-').padStart(column(k).length + 2)).join('')}`),
       ...Object.entries(counts).map(([name, c]) => `${name}: per ${SMALL_MESSAGE_BYTES} B payload ${c.udx_writes_per_payload} UDX writes of ${c.bytes_per_udx_write} B, ${c.data_packets_per_payload} data packets, ${c.ack_packets_per_payload} ack packets`),
     ]
     return { figures: [], data: { layers, write_counts: counts }, notes }
   },
+}
+
+/** A column heading: the key without its per-session suffix, at least 12 wide. */
+function column(key: string): string {
+  return key.replace('_per_session', '').padStart(12)
+}
+
+function layerName(contender: Contender): string {
+  if (contender instanceof OverlayNodeContender) return 'overlay'
+  if (contender instanceof OverlaySessionContender) return 'session'
+  return contender.label
 }
 
 function scale(ctx: BenchContext): number {

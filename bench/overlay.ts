@@ -27,6 +27,20 @@ import { closed, type Contender, type Link, type Payload } from './link.js'
 import { deferred, within, type Deferred } from './wait.js'
 
 const SERVER_END_TIMEOUT_MS = 10_000
+
+/**
+ * Two settings differ from a node's defaults, both so that a link is exactly
+ * one session carrying exactly the bench's traffic:
+ * - The per-peer input limits (messages and deliveries per second) are an
+ *   operator policy against abusive peers, not a cost of the transport: the
+ *   baseline has none, and with the defaults (2,000 messages/s) the echo and
+ *   message-rate loops would measure the limiter.
+ * - Peer maintenance (target 0): a node below its target re-dials the peer of
+ *   a closed session on its own, which would put a second session between the
+ *   two nodes while the next measurement runs.
+ * Everything else (heartbeats, HELLO exchange, codec, dispatch) is the default.
+ */
+const BENCH_NODE = { limits: { messagesPerSecond: 1e9, deliveriesPerSecond: 1e9 }, peers: { target: 0 } }
 const CLOSE_TIMEOUT_MS = 10_000
 
 function payloadBytes(message: Message): number {
@@ -54,8 +68,14 @@ class OverlayLink implements Link {
     session.deliver()
   }
 
-  /** The server end's handler: from the node's 'message' event or the server session's. */
+  /**
+   * The server end's handler: from the node's 'message' event or the server
+   * session's. Only the bench's own payloads (CHAT) are echoed and counted: the
+   * node's protocol messages (HELLO, PING, ...) are the node's business, and
+   * echoing a HELLO back would hand the client its own record.
+   */
   serverMessage(message: Message, serverSession: OverlaySession): void {
+    if (message.type !== MessageType.Chat) return
     if (this.echo) serverSession.send(message)
     this.onServerReceive?.(payloadBytes(message))
   }
@@ -125,8 +145,8 @@ export class OverlayNodeContender implements Contender {
   #closing: Promise<void> | null = null
 
   private constructor(fixture: Fixture) {
-    this.client = new OverlayNode({ host: '127.0.0.1', identity: fixture.client.identity, credentials: fixture.client.credentials })
-    this.server = new OverlayNode({ host: '127.0.0.1', identity: fixture.server.identity, credentials: fixture.server.credentials })
+    this.client = new OverlayNode({ host: '127.0.0.1', identity: fixture.client.identity, credentials: fixture.client.credentials, ...BENCH_NODE })
+    this.server = new OverlayNode({ host: '127.0.0.1', identity: fixture.server.identity, credentials: fixture.server.credentials, ...BENCH_NODE })
     this.server.on('session:up', (session) => this.#table.serverEnd(session.id).resolve(session))
     this.server.on('message', (message, session) => this.#table.links.get(session.id)?.serverMessage(message, session))
   }

@@ -1,0 +1,75 @@
+/**
+ * How UdxDuplex passes received bytes up: a small packet at once (inside the
+ * UDX stream's own 'data' event), runs of full-size packets together and in
+ * order, nothing lost before 'end'.
+ */
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import { describe, it, type TestContext } from 'node:test'
+import type { UDXStream } from 'udx-native'
+import { UdxDuplex } from '../../src/transport/stream-adapter.js'
+import { UdpSocket } from '../../src/transport/udp-socket.js'
+import { nextEvent, within } from '../helpers/wait.js'
+
+function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxDuplex; db: UdxDuplex } {
+  const a = new UdpSocket()
+  const b = new UdpSocket()
+  const { port: portA } = a.bind(0, '127.0.0.1')
+  const { port: portB } = b.bind(0, '127.0.0.1')
+  const sa = a.createStream()
+  const sb = b.createStream()
+  sa.connect(a.raw, sb.id, portB, '127.0.0.1')
+  sb.connect(b.raw, sa.id, portA, '127.0.0.1')
+  const da = new UdxDuplex(sa)
+  const db = new UdxDuplex(sb)
+  t.after(async () => {
+    da.destroy()
+    db.destroy()
+    await Promise.all([a.close(), b.close()])
+  })
+  return { sa, sb, da, db }
+}
+
+describe('UdxDuplex reads', () => {
+  it('passes a small packet up within the packet\'s own event, not a turn later', async (t) => {
+    const { sb, da, db } = pair(t)
+    const seen: Buffer[] = []
+    db.on('data', (chunk: Buffer) => seen.push(chunk))
+    // Registered after UdxDuplex's own listener: runs right after it, for the same packet.
+    const delivered = new Promise<number>((resolve) => sb.once('data', () => resolve(seen.length)))
+    da.write(Buffer.from('ping'))
+    assert.equal(await within(5_000, delivered), 1, 'the Duplex had already emitted the packet')
+    assert.equal(Buffer.concat(seen).toString(), 'ping')
+  })
+
+  it('delivers a bulk transfer intact and in order, in fewer chunks than packets', async (t) => {
+    const { sb, da, db } = pair(t)
+    const sent = crypto.randomBytes(4 * 2 ** 20)
+    const chunks: Buffer[] = []
+    db.on('data', (chunk: Buffer) => chunks.push(chunk))
+    const ended = nextEvent(db, 'end', () => true, 30_000)
+    da.end(sent)
+    await ended
+    assert.ok(Buffer.concat(chunks).equals(sent), 'every byte, in order')
+    // One chunk per packet before; runs of about 20 packets per chunk measured here.
+    assert.ok(chunks.length * 4 <= sb.packetsReceived, `${chunks.length} chunks for ${sb.packetsReceived} packets`)
+  })
+
+  it('does not hold back gathered bytes when the stream ends or goes quiet', async (t) => {
+    const { da, db } = pair(t)
+    const got: Buffer[] = []
+    db.on('data', (chunk: Buffer) => got.push(chunk))
+    // A few full-size packets and nothing after them: they must arrive without more traffic.
+    const burst = Buffer.alloc(5_000, 0x42)
+    da.write(burst)
+    await within(5_000, (async () => {
+      while (Buffer.concat(got).length < burst.length) await nextEvent(db, 'data')
+    })())
+    assert.ok(Buffer.concat(got).equals(burst))
+    const tail = Buffer.alloc(3_000, 0x43)
+    const ended = nextEvent(db, 'end')
+    da.end(tail)
+    await ended
+    assert.ok(Buffer.concat(got).equals(Buffer.concat([burst, tail])))
+  })
+})
