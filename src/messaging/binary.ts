@@ -3,6 +3,7 @@
  * past the end or any malformed field throws a ProtocolError (OVL_FRAME_MALFORMED):
  * a peer's bytes can close its session, never crash the node.
  */
+import { isUtf8 } from 'node:buffer'
 import { ProtocolError } from '../errors.js'
 
 export class BinaryWriter {
@@ -135,10 +136,9 @@ export class BinaryReader {
 
   string(what = 'text'): string {
     const bytes = this.bytes16(what)
-    const text = bytes.toString('utf8')
-    // Refuse invalid UTF-8 rather than pass U+FFFD replacement text along.
-    if (!Buffer.from(text, 'utf8').equals(bytes)) throw new ProtocolError('OVL_FRAME_MALFORMED', `${what} is not valid UTF-8`)
-    return text
+    // Refuse invalid UTF-8 rather than pass U+FFFD replacement text along (checked in one native pass).
+    if (!isUtf8(bytes)) throw new ProtocolError('OVL_FRAME_MALFORMED', `${what} is not valid UTF-8`)
+    return bytes.toString('utf8')
   }
 
   /** Every byte must have been read: trailing garbage is malformed, not ignored. */
