@@ -100,8 +100,9 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
     if (method === 'impossible') throw new OverlayError('OVL_PUNCH_IMPOSSIBLE', `both ends are behind hard NATs: no direct path can be punched to ${record.name}; use a relay`)
     this.#checkCapacity(method === 'mine')
     const nonce = crypto.randomBytes(16).toString('hex')
+    let timer: NodeJS.Timeout | undefined
     const answered = new Promise<PunchSignal>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         this.#answers.delete(nonce)
         reject(new TimeoutError('OVL_PUNCH_FAILED', `${record.name} did not answer the punch offer within ${ANSWER_TIMEOUT_MS} ms`))
       }, ANSWER_TIMEOUT_MS).unref()
@@ -113,6 +114,8 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
     })
     const offer: PunchSignal = { type: SignalType.PunchOffer, nonce, nat: self.nat, flags: method === 'mine' ? PunchFlags.Birthday : 0, candidates: self.candidates }
     if (!this.#host.signal(target, encodeSignal(offer))) {
+      // Nobody will answer: no timeout may reject `answered` later, unobserved.
+      clearTimeout(timer)
       this.#answers.delete(nonce)
       throw new DeliveryError('OVL_NO_ROUTE', 'no peer to send the punch offer through')
     }
