@@ -104,6 +104,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #counters = new Counters()
   /** Peers that had a 'peer:up' and no 'peer:down' since. */
   readonly #announced = new Set<NodeId>()
+  /** Peers whose session the peer closed for another one; see #awaitReplacement. */
+  readonly #awaitingReplacement = new Map<NodeId, (replaced: boolean) => void>()
   readonly #init: OverlayNodeInit
   #state: State = 'new'
   #stopping: Promise<void> | null = null
@@ -376,6 +378,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   async #stop(reason: string | null): Promise<void> {
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
+    for (const giveUp of [...this.#awaitingReplacement.values()]) giveUp(false)
     this.#services.discovery.stop()
     this.#services.direct.close()
     this.#services.relayServer.stop()
@@ -538,7 +541,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
-      if (this.#announced.delete(session.peerId)) this.emit('peer:down', session, error)
+      if (this.#replacedByPeer(error)) this.#awaitReplacement(session, error)
+      else if (this.#announced.delete(session.peerId)) this.emit('peer:down', session, error)
       if (this.#state === 'running') this.#services.discovery.onSessionDown(session, error)
     })
     if (link) this.#probes.register(session, { socket: link.socket, remote: link.remote })
@@ -547,6 +551,34 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#services.discovery.onSessionUp(session)
     this.#services.nat.onSessionUp()
     session.deliver()
+  }
+
+  /**
+   * The peer closed this session because it keeps another one with us (both
+   * dialed at once): that one is up at its end and comes up here within a
+   * handshake, so the peer is not down.
+   */
+  #replacedByPeer(error: OverlayError | null): error is OverlayError {
+    return this.#state === 'running' && error?.code === 'OVL_DUPLICATE_SESSION' && error.origin === 'remote'
+  }
+
+  /** peer:down only if the session the peer kept does not come up here in time. */
+  #awaitReplacement(session: OverlaySession, error: OverlayError): void {
+    const peer = session.peerId
+    this.#awaitingReplacement.get(peer)?.(false)
+    const done = (replaced: boolean): void => {
+      clearTimeout(timer)
+      this.off('session:up', onUp)
+      this.#awaitingReplacement.delete(peer)
+      if (replaced) return
+      if (this.#sessions.get(peer) === undefined && this.#announced.delete(peer)) this.emit('peer:down', session, error)
+    }
+    const onUp = (next: OverlaySession): void => {
+      if (next.peerId === peer) done(true)
+    }
+    const timer = setTimeout(() => done(false), this.limits.handshakeTimeoutMs).unref()
+    this.on('session:up', onUp)
+    this.#awaitingReplacement.set(peer, done)
   }
 
   #dropRevoked(): void {

@@ -109,7 +109,9 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
 
     init.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     init.socket.on('end', () => this.#onEnd())
-    init.socket.on('error', (err) => this.#finish(mapTlsError(err)))
+    // Once a reason to close is known (ours, or the peer's CLOSE frame), a socket error
+    // while closing ("write after end") is a symptom of that close, not a new cause.
+    init.socket.on('error', (err) => this.#finish(this.closeReason ?? mapTlsError(err)))
     init.socket.on('close', () => {
       if (this.#graceTimer) clearTimeout(this.#graceTimer)
       this.#graceTimer = null

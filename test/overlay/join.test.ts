@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import type { OverlayError } from '../../src/errors.js'
+import { duplicateSessionError } from '../../src/node/session-registry.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { FAST_HEARTBEAT, networkCa, startNodes } from '../helpers/network.js'
 import { startNode } from '../helpers/nodes.js'
@@ -56,6 +57,44 @@ describe('JOIN and peer exchange', () => {
     await until(() => ups.length > 0, 5_000, 'peer:up')
     assert.deepEqual(ups, [b.nodeId], 'the peer came up once, however many sessions raced')
     assert.equal(a.peers().length, 1)
+  })
+
+  // Across processes, the end whose first session came up first can see it closed by
+  // the other end's tie-break before the kept session is up here. The peer is not down.
+  it('a session the peer closes for another one it keeps is replaced without a peer:down', async (t) => {
+    const [a, b] = await startNodes(t, 2, QUICK)
+    if (!a || !b) throw new Error('unreachable')
+    const up = nextEvent(a, 'peer:up')
+    await a.connect(b.address)
+    await up
+    const first = a.session(b.nodeId)
+    const events: string[] = []
+    a.on('peer:down', (_s, error) => events.push(`down ${error?.code}`))
+    a.on('peer:up', () => events.push('up'))
+    const closed = Promise.all([nextEvent(a, 'session:down'), nextEvent(b, 'session:down')])
+    b.session(a.nodeId)?.close(duplicateSessionError(a.name))
+    await closed
+    await b.connect(a.address)
+    await until(() => a.session(b.nodeId) !== undefined && a.session(b.nodeId) !== first, 5_000, 'the replacement at a')
+    assert.deepEqual(events, [], 'neither peer:down nor a second peer:up at a')
+    assert.deepEqual(a.peers().map((p) => p.id), [b.nodeId])
+  })
+
+  it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
+    const [a, b] = await startNodes(t, 2, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
+    if (!a || !b) throw new Error('unreachable')
+    const up = nextEvent(a, 'peer:up')
+    await a.connect(b.address)
+    await up
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(a, 'peer:down', () => true, 5_000)
+    const closedAtA = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
+    b.session(a.nodeId)?.close(duplicateSessionError(a.name))
+    const [, reason] = await closedAtA
+    assert.equal(reason?.code, 'OVL_DUPLICATE_SESSION')
+    await b.abort()
+    const [, error] = await down
+    assert.equal(error?.code, 'OVL_DUPLICATE_SESSION')
+    assert.equal(a.peers().length, 0)
   })
 
   it('reconnects, with backoff, to a peer that comes back on the same address', async (t) => {
