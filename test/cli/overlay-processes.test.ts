@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DEFAULT_HEARTBEAT } from '../../src/node/defaults.js'
+import { runCli } from '../helpers/cli.js'
 import { OverlayProcess, type JsonLine } from '../helpers/overlay-process.js'
 import { tempDir } from '../helpers/pki.js'
 
@@ -94,6 +95,18 @@ describe('overlay processes driven through stdin with --json', () => {
     assert.equal(node.exited, null)
     other.write('exit\n')
     assert.deepEqual(await other.waitExit(), { code: 0, signal: null })
+  })
+
+  it('a second node on the same data directory says the peer cache is locked and exits, dashboard and all', async (t) => {
+    const cwd = await tempDir('overlay-cli-')
+    const args = ['0', ...LOOPBACK, '--data-dir', 'shared', '--dashboard', '127.0.0.1:0']
+    await OverlayProcess.start(t, [...args, '--name', 'first'], { cwd })
+    const second = await runCli(['start', ...args, '--name', 'second', '--json'], { cwd, timeoutMs: 20_000 })
+    assert.equal(second.code, 2, second.stderr) // a setup problem, like a bad config
+    const error = JSON.parse(second.stdout.trim().split('\n').at(-1) ?? '{}') as JsonLine
+    assert.equal(error.type, 'error')
+    assert.equal(error.code, 'OVL_PEER_CACHE_LOCKED')
+    assert.match(String(error.message), /in use by another process/)
   })
 
   it('a restarted node whose bootstrap node is gone reconnects from its peer cache', async (t) => {

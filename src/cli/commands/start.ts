@@ -81,7 +81,13 @@ async function runStart(port: number | undefined, bootstrapHost: string | undefi
   wireEvents(node, out)
   const operator = await startOperatorServices({ node, config, logger })
   wireWarnings(operator, out)
-  await node.start()
+  try {
+    await node.start()
+  } catch (err) {
+    // The dashboard is already listening: close it, or the failed node lives on.
+    await operator.close()
+    throw err
+  }
   const { host, port: boundPort } = node.address
   const address = `${host}:${boundPort}`
   out.event(
