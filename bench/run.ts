@@ -10,18 +10,21 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { broadcastSection } from './broadcast.js'
 import { dashboardSection } from './dashboard.js'
 import { diagnosticsSection } from './diagnostics.js'
 import { ed25519Section } from './ed25519.js'
+import { failureSection } from './failure.js'
 import { createFixture, removeFixture, type Fixture } from './fixture.js'
 import { FULL_SCALE, QUICK_SCALE, type BenchContext, type BenchSection } from './harness.js'
 import { machineInfo } from './machine.js'
 import { memorySection } from './memory.js'
+import { restartSection } from './restart.js'
 import { buildReport, renderTable, REQUIRED_KEYS, type SectionOutcome } from './report.js'
 import { sessionSection } from './session.js'
 
 /** The sections of a default run, in order. Add new ones here. */
-const SECTIONS: BenchSection[] = [sessionSection, memorySection, ed25519Section, dashboardSection]
+const SECTIONS: BenchSection[] = [sessionSection, memorySection, ed25519Section, dashboardSection, broadcastSection, failureSection, restartSection]
 /** Sections run only when asked for (--diagnose or --only). */
 const OPTIONAL_SECTIONS: BenchSection[] = [diagnosticsSection]
 
