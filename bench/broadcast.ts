@@ -20,8 +20,8 @@ import type { BroadcastDelivery } from '../src/messaging/broadcast.js'
 import type { OverlayNode } from '../src/node/node.js'
 import { ANCHORS } from './anchors.js'
 import type { BenchContext, BenchSection, Figure, SectionResult } from './harness.js'
-import { connected, createNode, degrees, nodeCredentials, seededRandom, stopNodes, whenEvent } from './overlay-net.js'
-import { round, summarize } from './stats.js'
+import { connected, createNode, degrees, nodeCredentials, stopNodes, whenEvent } from './overlay-net.js'
+import { round, seededRandom, summarize } from './stats.js'
 import { within, withCleanup } from './wait.js'
 
 /** peers.target of every node: small, so that 10 nodes are not a mesh either. */

@@ -17,8 +17,8 @@ import type { OverlayNode, OverlaySession } from '../src/node/node.js'
 import { ANCHORS } from './anchors.js'
 import type { BenchContext, BenchSection, SectionResult } from './harness.js'
 import type { NodeCredentials } from './fixture.js'
-import { ChildNode, createNode, nodeCredentials, seededRandom, stopNodes, whenEvent } from './overlay-net.js'
-import { round, summarize } from './stats.js'
+import { ChildNode, createNode, nodeCredentials, stopNodes, whenEvent } from './overlay-net.js'
+import { round, seededRandom, summarize } from './stats.js'
 import { within, withCleanup } from './wait.js'
 
 const NEIGHBOURS = 4

@@ -159,15 +159,3 @@ export function degrees(nodes: readonly OverlayNode[]): { mean: number; min: num
   const d = nodes.map((n) => n.sessions().length)
   return { mean: d.reduce((a, b) => a + b, 0) / d.length, min: Math.min(...d), max: Math.max(...d) }
 }
-
-/** mulberry32: reproducible choices (which node broadcasts, when a node is killed). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}

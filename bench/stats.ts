@@ -44,3 +44,15 @@ export function round(value: number, digits = 4): number {
   if (!Number.isFinite(value) || value === 0) return value
   return Number(value.toPrecision(digits))
 }
+
+/** mulberry32: reproducible random choices (which node broadcasts, when one is killed), from a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}

@@ -15,6 +15,7 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { seededRandom } from '../../bench/stats.js'
 import { resourceTrends, verdict, type ResourceRow, type TrendCheck } from './analysis.js'
 import { Ledger } from './ledger.js'
 import { CommandError, NodeProcess, type ExitInfo, type NodeLine } from './node-process.js'
@@ -96,17 +97,6 @@ export function percentiles(values: readonly number[]): Percentiles | null {
   return { count: sorted.length, p50: r(at(50)), p99: r(at(99)), max: r(sorted.at(-1) as number) }
 }
 
-/** mulberry32: the soak's choices are reproducible from --seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 interface SoakNode {
   index: number
