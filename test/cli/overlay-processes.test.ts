@@ -28,9 +28,12 @@ describe('overlay processes driven through stdin with --json', () => {
     // The original shorthand: `start PORT`, then `start PORT HOST PORT`. Port 0 lets the OS pick.
     const boot = await OverlayProcess.start(t, ['0', ...LOOPBACK, '--name', 'boot'], { cwd })
     const bootstrap = ['127.0.0.1', String(boot.ready.port)]
-    const a = await OverlayProcess.start(t, ['0', ...bootstrap, ...LOOPBACK, '--name', 'alpha', '--log-level', 'debug'], { cwd })
-    // Beta keeps to one session: alpha reaches it only through the bootstrap node.
-    const b = await OverlayProcess.start(t, ['0', ...bootstrap, ...LOOPBACK, '--name', 'beta', '--config', await onePeerConfig(cwd)], { cwd })
+    // Alpha and beta keep to one session each (with boot): alpha reaches beta only through
+    // the bootstrap node. (With beta alone limited, alpha would dial it anyway and hold a
+    // session for the moment it takes beta to refuse it.)
+    const onePeer = await onePeerConfig(cwd)
+    const a = await OverlayProcess.start(t, ['0', ...bootstrap, ...LOOPBACK, '--name', 'alpha', '--log-level', 'debug', '--config', onePeer], { cwd })
+    const b = await OverlayProcess.start(t, ['0', ...bootstrap, ...LOOPBACK, '--name', 'beta', '--config', onePeer], { cwd })
 
     await a.next('peer:up', (l) => (l.peer as Peer).name === 'boot')
     await b.next('peer:up', (l) => (l.peer as Peer).name === 'boot')
