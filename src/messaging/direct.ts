@@ -191,6 +191,8 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
         return
       }
       case RoutedKind.Signal:
+        // A signal makes this node punch, spray probes or dial: under the same per-origin limit as messages.
+        if (!this.#admit(message.origin)) return this.#dropped('routed-refused', message.origin)
         this.emit('signal', { origin: message.origin, payload: message.payload, hops })
         return
       case RoutedKind.Ack: {

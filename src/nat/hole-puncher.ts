@@ -74,6 +74,8 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
   /** Addresses a path was recently punched to: an inbound dial from one is a punched session. */
   readonly #punched = new Map<string, number>()
   #pools = 0
+  /** Origins this node is answering a punch offer from: one attempt per peer at a time. */
+  readonly #responding = new Set<NodeId>()
 
   constructor(host: PunchHost, log: Logger) {
     super()
@@ -122,7 +124,7 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
     let probesSent = 0
     try {
       const answer = await answered
-      const found = await this.#run(nonce, answer, method === 'mine', (answer.flags & PunchFlags.Birthday) !== 0)
+      const found = await this.#run(nonce, answer, method === 'mine', method === 'theirs' && (answer.flags & PunchFlags.Birthday) !== 0)
       probesSent = found.probesSent
       const session = await (method === 'mine' || method === 'none' ? this.#host.dialPunched(found.socket, found.address, target) : this.#host.sessionWith(target, PUNCH_TIMEOUT_MS))
       this.#report({ target, role: 'initiator', method: method === 'none' ? 'simple' : 'birthday', ok: true, elapsedMs: performance.now() - started, probesSent })
@@ -147,14 +149,18 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
     const self = this.#host.self()
     const method = birthdayRole(self.nat, offer.nat)
     if (method === 'impossible') return
-    const theirPool = (offer.flags & PunchFlags.Birthday) !== 0
-    const myPool = !theirPool && method === 'mine'
+    // The flag is believed only where the NAT types call for the other side's pool: a spray is
+    // 2,000 probes at a host the peer names, never to be had by setting a bit.
+    const theirPool = method === 'theirs' && (offer.flags & PunchFlags.Birthday) !== 0
+    const myPool = method === 'mine'
     try {
+      if (this.#responding.has(origin)) throw new OverlayError('OVL_PUNCH_FAILED', 'a punch with this peer is already in progress')
       this.#checkCapacity(myPool)
     } catch (err) {
       this.#log.debug({ peer: origin.slice(0, 10), code: (err as OverlayError).code }, 'punch offer declined')
       return
     }
+    this.#responding.add(origin)
     const answer: PunchSignal = { type: SignalType.PunchAnswer, nonce: offer.nonce, nat: self.nat, flags: myPool ? PunchFlags.Birthday : 0, candidates: self.candidates }
     this.#host.signal(origin, encodeSignal(answer))
     let probesSent = 0
@@ -165,6 +171,8 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
       this.#report({ target: origin, role: 'responder', method: myPool || theirPool ? 'birthday' : 'simple', ok: true, elapsedMs: performance.now() - started, probesSent })
     } catch (err) {
       this.#report({ target: origin, role: 'responder', method: myPool || theirPool ? 'birthday' : 'simple', ok: false, elapsedMs: performance.now() - started, probesSent, error: (err as OverlayError).code ?? String(err) })
+    } finally {
+      this.#responding.delete(origin)
     }
   }
 

@@ -46,6 +46,8 @@ export class RelayClient {
   readonly #host: RelayClientHost
   readonly #log: Logger
   readonly #pending = new Map<string, Pending>()
+  /** Relayed ends being set up, counted from the first line (an invitation waits for a dial before it has a pending entry). */
+  #active = 0
 
   constructor(host: RelayClientHost, log: Logger) {
     this.#host = host
@@ -63,7 +65,7 @@ export class RelayClient {
 
   /** A session with `target` relayed through `relay` (a session this node has). */
   async relay(target: NodeId, relay: OverlaySession): Promise<OverlaySession> {
-    this.#checkCapacity()
+    this.#reserve()
     const token = relayToken()
     try {
       const allocated = this.#await<Extract<RelayMessage, { op: RelayOp.Allocated }>>(token, 'allocated', ALLOCATE_TIMEOUT_MS)
@@ -79,6 +81,7 @@ export class RelayClient {
       }
       return session
     } finally {
+      this.#active--
       this.#pending.delete(token)
     }
   }
@@ -86,7 +89,12 @@ export class RelayClient {
   /** An invitation to a relayed session, from `origin`, through the overlay. */
   async onInvite(origin: NodeId, invite: RelayInviteSignal): Promise<void> {
     try {
-      this.#checkCapacity()
+      this.#reserve()
+    } catch (err) {
+      this.#log.info({ from: origin.slice(0, 10), code: (err as OverlayError).code }, `relay invitation declined: ${(err as Error).message}`)
+      return
+    }
+    try {
       const address = parseAddress(invite.relayAddress)
       let relay = this.#host.sessionWith(invite.relay)
       if (relay === undefined && address !== null) relay = await this.#host.connect(address)
@@ -96,6 +104,7 @@ export class RelayClient {
     } catch (err) {
       this.#log.info({ from: origin.slice(0, 10), code: (err as OverlayError).code }, `relay invitation failed: ${(err as Error).message}`)
     } finally {
+      this.#active--
       this.#pending.delete(invite.token)
     }
   }
@@ -103,6 +112,7 @@ export class RelayClient {
   /** Connects a stream of ours to the relay's `relayStreamId`, joins, and runs TLS once the relay is ready. */
   async #join(token: string, relay: OverlaySession, relayStreamId: number, direction: 'inbound' | 'outbound'): Promise<OverlaySession> {
     const ready = this.#await<void>(token, 'ready', READY_TIMEOUT_MS)
+    ready.catch(() => {}) // awaited below; observed here too in case the stream setup throws first
     const remote = this.#host.remoteOf(relay)
     const stream = this.#host.socket.createStream()
     stream.connect(this.#host.socket.raw, relayStreamId, remote.port, remote.host)
@@ -140,7 +150,8 @@ export class RelayClient {
     })
   }
 
-  #checkCapacity(): void {
-    if (this.#pending.size >= MAX_RELAYED_ENDS) throw new OverlayError('OVL_RELAY_FAILED', `${MAX_RELAYED_ENDS} relayed sessions are already being set up`)
+  #reserve(): void {
+    if (this.#active >= MAX_RELAYED_ENDS) throw new OverlayError('OVL_RELAY_FAILED', `${MAX_RELAYED_ENDS} relayed sessions are already being set up`)
+    this.#active++
   }
 }

@@ -63,6 +63,8 @@ interface Pair {
   bytes: number
   idleTicks: number
   open: boolean
+  /** Ends the pair when an end's session closes; taken off both sessions when the pair ends. */
+  onSessionClose: () => void
 }
 
 /** The meter checks bytes and idleness this many times per idle timeout. */
@@ -122,6 +124,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       bytes: 0,
       idleTicks: 0,
       open: false,
+      onSessionClose: () => this.#end(pair, 'closed'),
     }
     for (const stream of [a, b]) {
       stream.on('error', () => {})
@@ -139,7 +142,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     const remote = this.#init.remoteOf(session)
     pair[side].connect(this.#init.socket.raw, streamId, remote.port, remote.host)
     pair.sessions[side] = session
-    session.once('close', () => this.#end(pair, 'closed'))
+    session.once('close', pair.onSessionClose)
     const { a, b } = pair.sessions
     if (a === null || b === null) return
     pair.a.relayTo(pair.b)
@@ -168,6 +171,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     if (pair.meter) clearInterval(pair.meter)
     pair.a.destroy()
     pair.b.destroy()
+    // The sessions outlive the pair: a loop of PREPARE and JOIN must not pile listeners on them.
+    for (const session of [pair.sessions.a, pair.sessions.b]) session?.off('close', pair.onSessionClose)
     if (pair.open) {
       this.#init.log.info({ initiator: pair.initiator.slice(0, 10), target: pair.target.slice(0, 10), reason, bytes: pair.bytes }, 'relayed session ended')
       this.emit('closed', pair.initiator, pair.target, reason, pair.bytes)
