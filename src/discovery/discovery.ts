@@ -267,8 +267,13 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.#dialing.add(key)
     dialing
       .then((session) => {
-        // Backoff is cleared once the session has lasted (onSessionDown), not at connect: a full peer accepts, then refers.
-        if (expected === null) this.#bootstrapIds.set(key, session.peerId)
+        // A peer's backoff is cleared once its session has lasted (onSessionDown), not at connect:
+        // a full peer accepts, then refers. A bootstrap address answered: its own count starts
+        // over (a full bootstrap node is backed off under its node id, by onSessionDown).
+        if (expected === null) {
+          this.#bootstrapIds.set(key, session.peerId)
+          this.#backoff.succeeded(key)
+        }
       })
       .catch((err: OverlayError) => {
         const delay = this.#backoff.failed(key)

@@ -56,11 +56,13 @@ export class Links {
     const link = this.#links.get(session)
     if (link === undefined || link.kind === 'relayed' || !link.stream.connected) return false
     if (link.remote.host === to.host && link.remote.port === to.port) return false
-    const from = `${link.remote.host}:${link.remote.port}`
-    link.remote = { ...to }
+    const previous = link.remote
+    const from = `${previous.host}:${previous.port}`
+    link.remote = { ...to } // set first: a second probe from the new address does not start a second move
     try {
       await link.stream.changeRemote(link.socket.raw, link.stream.remoteId, to.port, to.host)
     } catch (err) {
+      link.remote = previous // the stream still talks to the old address; the next probe from the new one tries again
       this.#log.warn({ peer: session.peerId.slice(0, 10), err: (err as Error).message }, 'could not follow the peer to its new address')
       return false
     }

@@ -106,6 +106,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #announced = new Set<NodeId>()
   /** Peers whose session the peer closed for another one; see #awaitReplacement. */
   readonly #awaitingReplacement = new Map<NodeId, (replaced: boolean) => void>()
+  /** Who waits for a peer's next session:up (#sessionWith, #awaitReplacement): one lookup per session, not a listener per wait. */
+  readonly #upWaiters = new Map<NodeId, Set<(session: OverlaySession) => void>>()
+  /** Release checks of adopted sockets (#adoptSocket), cleared on stop. */
+  readonly #releaseTimers = new Set<NodeJS.Timeout>()
   readonly #init: OverlayNodeInit
   #state: State = 'new'
   #stopping: Promise<void> | null = null
@@ -379,6 +383,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
     for (const giveUp of [...this.#awaitingReplacement.values()]) giveUp(false)
+    for (const timer of this.#releaseTimers) clearTimeout(timer)
+    this.#releaseTimers.clear()
     this.#services.discovery.stop()
     this.#services.direct.close()
     this.#services.relayServer.stop()
@@ -441,15 +447,30 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     socket.on('dropped', (reason, from) => this.emit('input:rejected', reason, from))
     this.#extra.set(socket, this.#setupFor(socket))
     // Nobody used it within the handshake timeout: close it.
-    setTimeout(() => this.#releaseSocket(socket), this.limits.dialTimeoutMs + this.limits.handshakeTimeoutMs).unref()
+    const timer = setTimeout(() => {
+      this.#releaseTimers.delete(timer)
+      this.#releaseSocket(socket)
+    }, this.limits.dialTimeoutMs + this.limits.handshakeTimeoutMs).unref()
+    this.#releaseTimers.add(timer)
   }
 
   #releaseSocket(socket: UdpSocket): void {
     const setup = this.#extra.get(socket)
-    if (setup === undefined || socket.streamCount > 0) return
+    if (setup === undefined || socket.streamCount > 0 || this.#state !== 'running') return
     this.#extra.delete(socket)
     setup.close()
-    void socket.close()
+    socket.close().catch((err: Error) => this.log.debug({ err: err.message }, 'closing an adopted socket failed'))
+  }
+
+  /** Calls `callback` with the peer's next session to come up; returns a cancel. */
+  #whenUp(peer: NodeId, callback: (session: OverlaySession) => void): () => void {
+    let waiters = this.#upWaiters.get(peer)
+    if (waiters === undefined) this.#upWaiters.set(peer, (waiters = new Set()))
+    waiters.add(callback)
+    return () => {
+      waiters.delete(callback)
+      if (waiters.size === 0 && this.#upWaiters.get(peer) === waiters) this.#upWaiters.delete(peer)
+    }
   }
 
   /** Resolves when a session with `peer` is up (already, or within `ms`). */
@@ -457,17 +478,14 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const existing = this.#sessions.get(peer)
     if (existing?.writable) return Promise.resolve(existing)
     return new Promise((resolve, reject) => {
-      const onUp = (session: OverlaySession): void => {
-        if (session.peerId !== peer) return
+      const cancel = this.#whenUp(peer, (session) => {
         clearTimeout(timer)
-        this.off('session:up', onUp)
         resolve(session)
-      }
+      })
       const timer = setTimeout(() => {
-        this.off('session:up', onUp)
+        cancel()
         reject(new OverlayError('OVL_PUNCH_FAILED', `no session with ${peer.slice(0, 12)} came up within ${ms} ms`))
       }, ms).unref()
-      this.on('session:up', onUp)
     })
   }
 
@@ -548,6 +566,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     if (link) this.#probes.register(session, { socket: link.socket, remote: link.remote })
     this.#services.liveness.watch(session)
     this.emit('session:up', session)
+    const waiters = this.#upWaiters.get(session.peerId)
+    this.#upWaiters.delete(session.peerId)
+    for (const waiter of waiters ?? []) waiter(session)
     this.#services.discovery.onSessionUp(session)
     this.#services.nat.onSessionUp()
     session.deliver()
@@ -565,19 +586,15 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   /** peer:down only if the session the peer kept does not come up here in time. */
   #awaitReplacement(session: OverlaySession, error: OverlayError): void {
     const peer = session.peerId
-    this.#awaitingReplacement.get(peer)?.(false)
     const done = (replaced: boolean): void => {
       clearTimeout(timer)
-      this.off('session:up', onUp)
+      cancel()
       this.#awaitingReplacement.delete(peer)
       if (replaced) return
       if (this.#sessions.get(peer) === undefined && this.#announced.delete(peer)) this.emit('peer:down', session, error)
     }
-    const onUp = (next: OverlaySession): void => {
-      if (next.peerId === peer) done(true)
-    }
+    const cancel = this.#whenUp(peer, () => done(true))
     const timer = setTimeout(() => done(false), this.limits.handshakeTimeoutMs).unref()
-    this.on('session:up', onUp)
     this.#awaitingReplacement.set(peer, done)
   }
 

@@ -180,7 +180,6 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     return this.#writer.write(type, body)
   }
 
-  /** Orderly close: flushes what was sent, tells the peer why (if `reason`), ends TLS. */
   /** Up, and neither side has started to close it: send() will take messages. */
   get writable(): boolean {
     return this.#state === 'up' && this.closeReason === null && this.#graceTimer === null
