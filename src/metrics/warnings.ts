@@ -132,6 +132,8 @@ export class WarningService extends EventEmitter<WarningServiceEvents> {
     const who = names.origin ?? delivery.origin.slice(0, 12)
     const fields = { origin: delivery.origin, metric: warning.metric, subject: warning.subject, value: warning.value, threshold: warning.threshold }
     if (payload.state === 'cleared') {
+      // Only a warning shown here is cleared here: clears of made-up keys must not flood logs and consoles.
+      if (isNew) return
       this.#log.info(fields, `warning from ${who} cleared: ${warning.text}`)
       this.emit('cleared', warning)
     } else if (isNew) {
