@@ -52,7 +52,7 @@ function start(name: string, bootstrap: string | null): DemoNode {
   const args = ['start', '--host', '127.0.0.1', '--port', '0', '--name', name, '--data-dir', path.join(DEMO_DIR, name), '--dashboard', '127.0.0.1:0', '--json']
   if (bootstrap) args.push('--bootstrap', bootstrap)
   // Its own process group: Ctrl-C is the demo's to handle (it tells each node to exit, in order).
-  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe', 'ipc'], detached: true })
   const log = path.join(DEMO_DIR, `${name}.log`)
   child.stderr?.pipe(createWriteStream(log))
   let onReady!: (line: Line) => void

@@ -36,8 +36,5 @@ process.on('message', (request: ProbeRequest) => {
   process.send?.(sample)
 })
 
-// The soak went away (crashed, killed): so does its node, rather than live on unwatched.
-process.on('disconnect', () => process.exit(1))
-
-const { main } = await import('../../src/cli/main.js')
-process.exitCode = await main(process.argv.slice(2))
+// The command itself (and its exit when the soak goes away), after the probe is in place.
+await import('../overlay.js')

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const BIN = path.join(REPO_ROOT, 'test/helpers/overlay-bin.ts')
+const BIN = path.join(REPO_ROOT, 'scripts/overlay.ts')
 const TSX = path.join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')
 
 export interface CliResult {

@@ -12,7 +12,7 @@
  *   if (!lab) return
  *   const [boot, home] = await Promise.all([lab.addPublicHost('boot'), lab.addNattedHost('home', 'easy')])
  *   // From source; cwd is the repository root. Give each node its own data directory.
- *   const node = lab.spawnNode(home, ['test/helpers/overlay-bin.ts', 'start', '9001', boot.address, '9000', '--json'])
+ *   const node = lab.spawnNode(home, ['scripts/overlay.ts', 'start', '9001', boot.address, '9000', '--json'])
  *   node.stdout!.on('data', ...)       // JSON lines; commands go to node.stdin
  *   await home.nat.setUdpTimeouts({ udp: 2, stream: 2 })
  * })

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { Lab, Where } from '../lab/index.js'
 import { within } from '../../helpers/wait.js'
 
-export const OVERLAY_BIN = fileURLToPath(new URL('../../helpers/overlay-bin.ts', import.meta.url))
+export const OVERLAY_BIN = fileURLToPath(new URL('../../../scripts/overlay.ts', import.meta.url))
 
 export interface Finished {
   code: number | null
