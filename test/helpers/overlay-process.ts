@@ -71,15 +71,19 @@ export class OverlayProcess {
   }
 
   /** The first line of `type` after line `since` (default: any so far, then any to come) that passes `filter`. */
-  async next(type: string, filter: (line: JsonLine) => boolean = () => true, ms = 10_000, since = 0): Promise<JsonLine> {
-    const seen = this.lines.slice(since).find((line) => line.type === type && filter(line))
+  next(type: string, filter: (line: JsonLine) => boolean = () => true, ms = 10_000, since = 0): Promise<JsonLine> {
+    return this.#nextLine((l) => l.type === type && filter(l), `'${type}'`, ms, since)
+  }
+
+  async #nextLine(test: (line: JsonLine) => boolean, what: string, ms: number, since: number): Promise<JsonLine> {
+    const seen = this.lines.slice(since).find(test)
     if (seen) return seen
     try {
-      const [line] = await nextEvent<[JsonLine]>(this.#events, 'line', (l) => l.type === type && filter(l), ms)
+      const [line] = await nextEvent<[JsonLine]>(this.#events, 'line', test, ms)
       return line
     } catch {
       const recent = this.lines.slice(-5).map((l) => JSON.stringify(l).slice(0, 200))
-      throw new Error(`${this.ready?.name ?? 'overlay'}: no '${type}' line within ${ms} ms; last lines:\n  ${recent.join('\n  ')}\nstderr tail: ${this.stderr.slice(-800)}`)
+      throw new Error(`${this.ready?.name ?? 'overlay'}: no ${what} line within ${ms} ms; last lines:\n  ${recent.join('\n  ')}\nstderr tail: ${this.stderr.slice(-800)}`)
     }
   }
 
@@ -88,12 +92,9 @@ export class OverlayProcess {
     const since = this.lines.length
     const command = line.split(/\s+/)[0]
     this.child.stdin.write(`${line}\n`)
-    const answer = await Promise.race([
-      this.next('result', (l) => l.command === command, ms, since),
-      this.next('error', () => true, ms, since).then((l) => {
-        throw Object.assign(new Error(`${line}: ${String(l.message)}`), { code: l.code })
-      }),
-    ])
+    // One wait for either answer: a race of two would leave the loser's listener and timer behind.
+    const answer = await this.#nextLine((l) => (l.type === 'result' && l.command === command) || l.type === 'error', `'result' or 'error'`, ms, since)
+    if (answer.type === 'error') throw Object.assign(new Error(`${line}: ${String(answer.message)}`), { code: answer.code })
     return answer
   }
 

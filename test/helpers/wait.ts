@@ -16,18 +16,16 @@ export async function within<T>(ms: number, promise: Promise<T>, what = 'event')
 
 /** The next `event` from `emitter` whose arguments satisfy `filter`. */
 export function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, filter: (...args: A) => boolean = () => true, ms = 10_000): Promise<A> {
-  return within(
-    ms,
-    new Promise<A>((resolve) => {
-      const listener = (...args: unknown[]): void => {
-        if (!filter(...(args as A))) return
-        emitter.off(event, listener)
-        resolve(args as A)
-      }
-      emitter.on(event, listener)
-    }),
-    `'${event}'`,
-  )
+  let listener: (...args: unknown[]) => void = () => {}
+  const heard = new Promise<A>((resolve) => {
+    listener = (...args: unknown[]): void => {
+      if (!filter(...(args as A))) return
+      resolve(args as A)
+    }
+    emitter.on(event, listener)
+  })
+  // Off on either outcome: a timed-out wait leaves no listener behind.
+  return within(ms, heard, `'${event}'`).finally(() => emitter.off(event, listener))
 }
 
 /** Polls a condition every 5 ms, with a timeout. For state with no event. */
