@@ -5,10 +5,8 @@
  * helpers that wait for what the nodes say (events), never for a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { EventEmitter } from 'node:events'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Identity } from '../src/identity/identity.js'
 import { OverlayNode, type OverlayNodeInit } from '../src/node/node.js'
@@ -56,50 +54,18 @@ export async function loadNodeCredentials(dir: string): Promise<NodeCredentials>
   return { name: path.basename(dir), identity: await Identity.load(path.join(dir, 'identity.pem')), credentials: { ca: await read('ca.crt'), cert: await read('node.crt'), key: await read('node.key') } }
 }
 
-export interface ChildLine {
-  type: string
-  [key: string]: unknown
-}
-
 const NODE_CHILD = fileURLToPath(new URL('./node-child.ts', import.meta.url))
 
-/** A node in a process of its own (node-child.ts): to be killed for real. */
-export class ChildNode extends EventEmitter<{ line: [line: ChildLine] }> {
+/** A node in a process of its own (node-child.ts): to be killed for real. The bench waits on its peers' events, not its output. */
+export class ChildNode {
   readonly child: ChildProcess
   readonly exited: Promise<void>
-  ready: { address: string; nodeId: string } | null = null
-  #stderr = ''
 
   constructor(creds: NodeCredentials, options: { dataDir?: string; bootstrap?: string[]; connect?: string[]; peers?: { target?: number } }) {
-    super()
     const dir = credentialDirs.get(creds)
     if (dir === undefined) throw new Error(`no credential files for ${creds.name}`)
-    this.child = spawn(process.execPath, [...process.execArgv, NODE_CHILD, dir, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] })
-    this.child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.#stderr = (this.#stderr + d).slice(-2_000)))
+    this.child = spawn(process.execPath, [...process.execArgv, NODE_CHILD, dir, JSON.stringify(options)], { stdio: ['pipe', 'ignore', 'inherit'] })
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()))
-    readline.createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (raw) => {
-      let line: ChildLine
-      try {
-        line = JSON.parse(raw) as ChildLine
-      } catch {
-        return
-      }
-      if (line.type === 'ready') this.ready = { address: String(line.address), nodeId: String(line.nodeId) }
-      this.emit('line', line)
-    })
-  }
-
-  /** The first line that passes `test`, within `ms`. */
-  next(test: (line: ChildLine) => boolean, ms: number, what: string): Promise<ChildLine> {
-    let onLine: (line: ChildLine) => void = () => {}
-    const found = new Promise<ChildLine>((resolve, reject) => {
-      onLine = (line) => {
-        if (test(line)) resolve(line)
-      }
-      this.on('line', onLine)
-      void this.exited.then(() => reject(new Error(`the node process exited while waiting for ${what}; stderr: ${this.#stderr}`)))
-    })
-    return within(ms, found, what).finally(() => this.off('line', onLine))
   }
 
   /** SIGKILL: the process dies without a word. */

@@ -119,7 +119,6 @@ export class Ledger {
   readonly direct: DirectTotals = { sent: 0, acknowledged: 0, failed: 0, judged: 0, excluded: 0, lost: 0, duplicates: 0, failedHard: 0, failedDuringChurn: 0, ackLost: 0, unresolved: 0, wrongSender: 0 }
   readonly broadcast: BroadcastTotals = { sent: 0, noPeers: 0, expected: 0, delivered: 0, missed: 0, duplicates: 0, extra: 0, toOrigin: 0, wrongOrigin: 0 }
   readonly problems: Problem[] = []
-  readonly problemCounts = new Map<ProblemKind, number>()
   /** Round trips the senders measured for acknowledged messages (ms). */
   readonly ackRttMs: number[] = []
   /** Send to the last eligible receiver's line, per fully delivered broadcast (ms, the soak's clock). */
@@ -311,7 +310,6 @@ export class Ledger {
   }
 
   #problem(kind: ProblemKind, id: string, at: number, detail: string): void {
-    this.problemCounts.set(kind, (this.problemCounts.get(kind) ?? 0) + 1)
     if (this.problems.length < MAX_PROBLEMS_KEPT) this.problems.push({ kind, id, at, detail })
   }
 }

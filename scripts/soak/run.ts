@@ -15,7 +15,7 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { seededRandom } from '../../bench/stats.js'
+import { percentile, seededRandom, sortedCopy } from '../../bench/stats.js'
 import { resourceTrends, verdict, type ResourceRow, type TrendCheck } from './analysis.js'
 import { Ledger } from './ledger.js'
 import { CommandError, NodeProcess, type ExitInfo, type NodeLine } from './node-process.js'
@@ -91,10 +91,9 @@ export interface Percentiles {
 
 export function percentiles(values: readonly number[]): Percentiles | null {
   if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
+  const sorted = sortedCopy(values)
   const r = (x: number): number => Math.round(x * 10) / 10
-  return { count: sorted.length, p50: r(at(50)), p99: r(at(99)), max: r(sorted.at(-1) as number) }
+  return { count: sorted.length, p50: r(percentile(sorted, 50)), p99: r(percentile(sorted, 99)), max: r(sorted.at(-1) as number) }
 }
 
 
