@@ -21,10 +21,8 @@ export interface AddressView {
   address: string
 }
 
-/** A peer with a session. `via` is set for a relayed session (issue 4). */
-export interface PeerView extends Omit<PeerInfo, 'link'> {
-  link: string
-  via: NodeId | null
+/** A peer with a session. */
+export interface PeerView extends PeerInfo {
   /** Heartbeats it left unanswered lately (RECENT_MISS_WINDOW_MS); missedHeartbeats counts them all. */
   recentMisses: number
 }
@@ -109,9 +107,7 @@ export function buildState({ node, recent, misses, warnings, rttWarnMs }: StateS
 }
 
 function peerView(peer: PeerInfo, recentMisses: number): PeerView {
-  // Issue 4 widens `link` and adds `via` for relayed sessions; both are read without assuming today's shape.
-  const via = (peer as { via?: unknown }).via
-  return { ...peer, link: String(peer.link), via: typeof via === 'string' ? via : null, recentMisses }
+  return { ...peer, recentMisses }
 }
 
 function knownView(entry: PeerEntry): KnownView {

@@ -24,8 +24,9 @@ import { MetricSampler, type SampledNode } from './sampler.js'
 import { readingsOver } from './thresholds.js'
 import { decodeWarning, encodeWarning, type WarningState } from './warning-codec.js'
 import type { Warning } from './warning.js'
+import { peerName } from '../node/peer-info.js'
 
-export type WarnedNode = SampledNode & Pick<OverlayNode, 'nodeId' | 'name' | 'knownPeers' | 'services' | 'running'>
+export type WarnedNode = SampledNode & Pick<OverlayNode, 'nodeId' | 'name' | 'knownPeers' | 'services' | 'running' | 'session' | 'store'>
 
 export interface WarningServiceEvents {
   raised: [warning: Warning]
@@ -96,7 +97,7 @@ export class WarningService extends EventEmitter<WarningServiceEvents> {
   /** A node's name, from its session or the peer cache. */
   nameOf(id: NodeId): string | null {
     if (id === this.#node.nodeId) return this.#node.name
-    return this.#node.peers().find((p) => p.id === id)?.name ?? this.#node.knownPeers().find((e) => e.record.nodeId === id)?.record.name ?? null
+    return peerName(this.#node, id)
   }
 
   close(): void {

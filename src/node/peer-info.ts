@@ -5,6 +5,12 @@ import type { Message } from '../messaging/messages.js'
 import type { Session } from '../session/session.js'
 import type { PathKind } from '../transport/connection.js'
 import type { Link } from './links.js'
+import type { OverlayNode } from './node.js'
+
+/** A peer's name, from its session or the peer cache; null when neither knows it. */
+export function peerName(node: Pick<OverlayNode, 'session' | 'store'>, id: NodeId): string | null {
+  return node.session(id)?.peer.name ?? node.store.get(id)?.record.name ?? null
+}
 
 /** How a session reaches its peer: direct, punched, upnp (through the peer's port mapping), or relayed. */
 export type LinkKind = PathKind

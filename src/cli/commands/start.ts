@@ -6,6 +6,7 @@ import type { Warning } from '../../metrics/warning.js'
 import { AddressKind, NatType } from '../../messaging/peer-record.js'
 import type { OverlayNode } from '../../node/node.js'
 import { COMMANDS, runCommandLine } from '../console/commands.js'
+import { peerName } from '../../node/peer-info.js'
 import { readLines } from '../console/line-source.js'
 import { prepareNode } from '../node-setup.js'
 import { Output } from '../output.js'
@@ -157,7 +158,7 @@ function wireEvents(node: OverlayNode, out: Output): void {
     out.event('netcheck', { nat: report.behaviour, reflexive, reason: report.reason, upnp: node.self.record.addresses.find((a) => a.kind === AddressKind.Mapped)?.address ?? null }, `netcheck: NAT ${report.behaviour}${reflexive ? `, reachable at ${reflexive}` : ''}`)
   })
   node.on('chat', (chat) => {
-    const name = node.session(chat.from)?.peer.name ?? node.store.get(chat.from)?.record.name ?? short(chat.from)
+    const name = peerName(node, chat.from) ?? short(chat.from)
     const how = chat.broadcast ? 'broadcast' : chat.via === 'session' ? 'direct' : `direct, routed ${chat.hops} hops`
     out.event('message', { from: chat.from, name, text: chat.text, broadcast: chat.broadcast, via: chat.via, hops: chat.hops }, `[${name}] (${how}) ${chat.text}`)
   })

@@ -5,7 +5,7 @@
 import { parseHostPort } from '../../config/load.js'
 import { OverlayError } from '../../errors.js'
 import type { OverlayNode } from '../../node/node.js'
-import type { PeerInfo } from '../../node/peer-info.js'
+import { peerName, type PeerInfo } from '../../node/peer-info.js'
 import type { Output } from '../output.js'
 import type { Warning } from '../../metrics/warning.js'
 import { renderStats } from './stats.js'
@@ -129,7 +129,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
 }
 
 function nameOf(node: OverlayNode, id: string): string {
-  return node.session(id)?.peer.name ?? node.store.get(id)?.record.name ?? id.slice(0, 12)
+  return peerName(node, id) ?? id.slice(0, 12)
 }
 
 function round(ms: number): number {
