@@ -76,12 +76,19 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
   #pools = 0
   /** Origins this node is answering a punch offer from: one attempt per peer at a time. */
   readonly #responding = new Set<NodeId>()
+  /** Aborts every punch in progress when the node stops (probes, sprays, birthday pools). */
+  readonly #stopping = new AbortController()
 
   constructor(host: PunchHost, log: Logger) {
     super()
     this.#host = host
     this.#log = log
     this.#board.listen(host.socket)
+  }
+
+  /** Stops every punch in progress; their callers fail with OVL_ABORTED. */
+  stop(): void {
+    this.#stopping.abort()
   }
 
   get board(): PunchBoard {
@@ -183,7 +190,9 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
     if (pool) this.#pools++
     try {
       const sprayHost = theirPool ? targets[0]?.host : undefined
-      const found = await runPunch(this.#board, {
+      const found = await runPunch(
+        this.#board,
+        {
         nonce,
         sockets: pool ? pool.sockets : [this.#host.socket],
         targets,
@@ -191,7 +200,9 @@ export class HolePuncher extends EventEmitter<HolePuncherEvents> {
         intervalMs: pool ? PUNCH_INTERVAL_MS * 5 : PUNCH_INTERVAL_MS,
         timeoutMs: PUNCH_TIMEOUT_MS,
         lingerMs: PUNCH_LINGER_MS,
-      })
+      },
+        this.#stopping.signal,
+      )
       this.#punched.set(key(found.address), Date.now() + 60_000)
       if (pool) {
         this.#host.adoptSocket(found.socket)

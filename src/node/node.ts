@@ -388,6 +388,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#services.discovery.stop()
     this.#services.direct.close()
     this.#services.relayServer.stop()
+    this.#services.puncher.stop()
     const natStopped = this.#services.nat.stop()
     this.#setup.close()
     for (const setup of this.#extra.values()) setup.close()
