@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   OVL_FRAME_TRUNCATED: 'The stream ended in the middle of a frame.',
   OVL_FRAME_MALFORMED: 'A frame or message body does not decode.',
   OVL_FRAME_VERSION: 'A frame carries a protocol version this node does not speak.',
+  OVL_SESSION_RECORD_INVALID: 'A sealed session record failed authentication: altered, replayed, reordered, or not sealed by the peer.',
+  OVL_SESSION_RECORD_MALFORMED: 'A session record has an unknown kind or a length outside its limits, or arrived when that kind is not allowed.',
   OVL_MESSAGE_UNKNOWN_TYPE: 'A frame carries a message type this node does not know.',
   OVL_MESSAGE_UNEXPECTED: 'A message arrived in a state where it is not allowed (for example data before authentication).',
 

@@ -1,7 +1,9 @@
 /**
  * Opens a session on a connected UDX stream: TLS 1.3 with certificates both
- * ways, then the Session's certificate, revocation and binding checks.
+ * ways (in TLS records of the SecureChannel), then the Session's certificate,
+ * revocation and binding checks, in sealed records.
  */
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { ALPN_PROTOCOL } from '../constants.js'
 import { abortError, HandshakeError, type OverlayError } from '../errors.js'
@@ -10,6 +12,7 @@ import type { Connection } from '../transport/connection.js'
 import { UdxDuplex } from '../transport/stream-adapter.js'
 import type { TlsRole } from './binding.js'
 import type { RevocationList } from './revocation.js'
+import { SecureChannel } from './secure-channel.js'
 import { Session, type MessageCodec } from './session.js'
 import type { TlsConfig } from './tls-context.js'
 import { mapTlsError } from './tls-errors.js'
@@ -27,7 +30,8 @@ export interface HandshakeInit<M> {
 export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>> {
   const { connection } = init
   const role: TlsRole = connection.direction === 'outbound' ? 'client' : 'server'
-  const socket = startTls(new UdxDuplex(connection.stream), role, init.tls)
+  const channel = new SecureChannel(new UdxDuplex(connection.stream), role, (transport) => startTls(transport, role, init.tls))
+  const socket = channel.tls
   const signal = connection.signal
   try {
     await untilSecure(socket, role, signal)
@@ -38,8 +42,10 @@ export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>
     socket.destroy()
     throw err
   }
+  const handshake = channel.secure()
   const session = new Session<M>({
-    socket,
+    channel,
+    handshake,
     role,
     remote: connection.remote,
     tls: init.tls,
@@ -59,10 +65,10 @@ export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>
   return session
 }
 
-function startTls(duplex: UdxDuplex, role: TlsRole, config: TlsConfig): tls.TLSSocket {
+function startTls(transport: Duplex, role: TlsRole, config: TlsConfig): tls.TLSSocket {
   if (role === 'client') {
     return tls.connect({
-      socket: duplex,
+      socket: transport,
       secureContext: config.context,
       ALPNProtocols: [ALPN_PROTOCOL],
       rejectUnauthorized: true,
@@ -70,7 +76,7 @@ function startTls(duplex: UdxDuplex, role: TlsRole, config: TlsConfig): tls.TLSS
       checkServerIdentity: () => undefined,
     })
   }
-  return new tls.TLSSocket(duplex, {
+  return new tls.TLSSocket(transport, {
     isServer: true,
     secureContext: config.context,
     requestCert: true,

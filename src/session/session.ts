@@ -1,6 +1,7 @@
 /**
- * A session: an authenticated, framed, bidirectional channel to one peer over
- * TLS 1.3. It starts in the `binding` state (TLS is up, the peer is not yet
+ * A session: an authenticated, framed, bidirectional channel to one peer,
+ * opened by a TLS 1.3 handshake and carried in records sealed under keys from
+ * it (SecureChannel). It starts in the `binding` state (TLS is up, the peer is not yet
  * trusted): both sides check each other's certificate, exchange Ed25519
  * binding proofs and acknowledge them. It is `up` only when this side has
  * verified the peer's proof AND the peer has acknowledged ours.
@@ -10,16 +11,16 @@
  */
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import type tls from 'node:tls'
 import { ClosedError, HandshakeError, OverlayError, ProtocolError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { RemoteAddress } from '../transport/connection.js'
-import { decodeBindingProof, encodeBindingProof, exporterValue, signBinding, verifyBinding, type TlsRole } from './binding.js'
+import { decodeBindingProof, encodeBindingProof, signBinding, verifyBinding, type TlsRole } from './binding.js'
 import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from './framing.js'
 import { deriveProbeKeys, type ProbeKeys } from './probe-datagram.js'
 import { checkPeerCertificate, type PeerCertificateInfo } from './peer-certificate.js'
 import type { RevocationList } from './revocation.js'
+import type { HandshakeResult, SecureChannel } from './secure-channel.js'
 import { decodeClose, encodeClose, FIRST_MESSAGE_TYPE, SessionFrame } from './session-frames.js'
 import type { TlsConfig } from './tls-context.js'
 import { mapTlsError } from './tls-errors.js'
@@ -31,7 +32,10 @@ export interface MessageCodec<M> {
 }
 
 export interface SessionInit<M> {
-  socket: tls.TLSSocket
+  /** The channel, its TLS handshake complete (secure() called). */
+  channel: SecureChannel
+  /** What channel.secure() returned. */
+  handshake: HandshakeResult
   role: TlsRole
   remote: RemoteAddress
   tls: TlsConfig
@@ -74,7 +78,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   readonly probeKeys: ProbeKeys
   /** Set when this side has closed the session or received a CLOSE frame. */
   closeReason: OverlayError | null = null
-  readonly #socket: tls.TLSSocket
+  readonly #channel: SecureChannel
   readonly #codec: MessageCodec<M>
   readonly #revocation: RevocationList
   readonly #decoder: FrameDecoder
@@ -96,33 +100,32 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     super()
     this.role = init.role
     this.remote = init.remote
-    this.#socket = init.socket
+    this.#channel = init.channel
     this.#codec = init.codec
     this.#revocation = init.revocation
     this.#decoder = new FrameDecoder(init.maxFrameBytes)
-    this.#writer = new FrameWriter(init.socket)
+    this.#writer = new FrameWriter(init.channel)
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
       this.#rejectReady = reject
     })
     this.#ready.catch(() => {}) // observed through ready(); never an unhandled rejection
 
-    init.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    init.socket.on('end', () => this.#onEnd())
-    // Once a reason to close is known (ours, or the peer's CLOSE frame), a socket error
-    // while closing ("write after end") is a symptom of that close, not a new cause.
-    init.socket.on('error', (err) => this.#finish(this.closeReason ?? mapTlsError(err)))
-    init.socket.on('close', () => {
+    const channel = init.channel
+    channel.on('data', (chunk: Buffer) => this.#onData(chunk))
+    channel.on('end', () => this.#onEnd())
+    channel.on('error', (err) => this.#onChannelError(err))
+    channel.on('close', () => {
       if (this.#graceTimer) clearTimeout(this.#graceTimer)
       this.#graceTimer = null
       this.#finish(null)
     })
-    init.socket.on('drain', () => this.emit('drain'))
+    channel.on('drain', () => this.emit('drain'))
 
     const peerRole: TlsRole = init.role === 'client' ? 'server' : 'client'
     let peer: PeerCertificateInfo
     try {
-      peer = checkPeerCertificate(init.socket.getPeerX509Certificate(), init.tls.caCert, peerRole)
+      peer = checkPeerCertificate(init.handshake.peerCertificate, init.tls.caCert, peerRole)
       if (init.revocation.has(peer.nodeId)) throw revokedError(peer)
       if (peer.nodeId === init.identity.nodeId) throw new HandshakeError('OVL_SELF_CONNECT', 'connected to itself')
     } catch (err) {
@@ -131,13 +134,15 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       this.id = ''
       this.probeKeys = { tag: '', send: Buffer.alloc(0), receive: Buffer.alloc(0) }
       this.fail(err as OverlayError)
+      channel.start()
       return
     }
     this.peer = peer
-    this.#exporter = exporterValue(init.socket)
+    this.#exporter = init.handshake.exporter
     this.id = crypto.createHash('sha256').update('p2p-overlay session id').update(this.#exporter).digest('hex').slice(0, 16)
     this.probeKeys = deriveProbeKeys(this.#exporter, init.role)
     this.#sendFrame(SessionFrame.Auth, encodeBindingProof(signBinding(init.identity, init.role, this.#exporter)))
+    channel.start()
   }
 
   get state(): SessionState {
@@ -149,7 +154,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   }
 
   get stats(): { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number } {
-    return { framesIn: this.#framesIn, framesOut: this.#framesOut, bytesIn: this.#socket.bytesRead, bytesOut: this.#socket.bytesWritten }
+    return { framesIn: this.#framesIn, framesOut: this.#framesOut, bytesIn: this.#channel.bytesRead, bytesOut: this.#channel.bytesWritten }
   }
 
   /**
@@ -186,7 +191,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   }
 
   /**
-   * Orderly close: flushes what was sent, ends TLS. With `reason`, the 'close'
+   * Orderly close: flushes what was sent, ends the stream. With `reason`, the 'close'
    * event carries it, and unless `notify` is false the peer is told in a CLOSE frame.
    */
   close(reason?: OverlayError, options: { notify?: boolean } = {}): void {
@@ -196,8 +201,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       if (options.notify !== false) this.#writer.write(SessionFrame.Close, encodeClose(reason))
     }
     this.#writer.flush()
-    this.#socket.end()
-    this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+    this.#channel.end()
+    this.#graceTimer = setTimeout(() => this.#channel.destroy(), CLOSE_GRACE_MS).unref()
     if (reason) this.#rejectReady(reason)
   }
 
@@ -212,12 +217,22 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   }
 
   destroy(error?: OverlayError): void {
-    this.#socket.destroy()
+    this.#channel.destroy()
     this.#finish(error ?? null)
   }
 
   #sendFrame(type: number, body: Uint8Array): void {
-    this.#socket.write(encodeFrame(type, body))
+    this.#channel.write(encodeFrame(type, body))
+  }
+
+  /**
+   * Bad records close the session like bad frames (the peer is told why). Once
+   * a reason to close is known (ours, or the peer's CLOSE frame), a stream
+   * error while closing is a symptom of that close, not a new cause.
+   */
+  #onChannelError(err: Error): void {
+    if (err instanceof ProtocolError && this.closeReason === null) this.fail(err)
+    else this.#finish(this.closeReason ?? mapTlsError(err))
   }
 
   #onData(chunk: Buffer): void {
@@ -255,8 +270,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       case SessionFrame.Close:
         this.closeReason = decodeClose(frame.body)
         this.#rejectReady(this.closeReason)
-        this.#socket.end()
-        this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+        this.#channel.end()
+        this.#graceTimer = setTimeout(() => this.#channel.destroy(), CLOSE_GRACE_MS).unref()
         return
       default:
         throw new ProtocolError('OVL_MESSAGE_UNKNOWN_TYPE', `unknown session frame type 0x${frame.type.toString(16)}`)
@@ -285,7 +300,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     if (!options.linger) {
       if (this.#graceTimer) clearTimeout(this.#graceTimer)
       this.#graceTimer = null
-      this.#socket.destroy()
+      this.#channel.destroy()
     }
     const reason = error ?? this.closeReason
     if (wasBinding) this.#rejectReady(reason ?? new ClosedError('OVL_SESSION_CLOSED', 'closed before the session was authenticated'))

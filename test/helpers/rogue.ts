@@ -2,8 +2,8 @@
  * A rogue peer the test fully controls, built from the real lower layers:
  *
  *   RogueEndpoint   UdpSocket + ConnectionSetup: a connected UDX stream, dialed or accepted
- *   openRogueTls()  UdxDuplex + node:tls with the rogue's own SecureContext (it checks
- *                   nothing unless told to)
+ *   openRogueTls()  UdxDuplex + SecureChannel + node:tls with the rogue's own
+ *                   SecureContext (it checks nothing unless told to)
  *   RogueChannel    frames by hand: encodeFrame, SessionFrame, the binding primitives
  *   RawUdp          a bare UDP socket for hand-made datagrams, counting what comes back
  *
@@ -20,8 +20,9 @@ import { OverlayError, type ErrorCode } from '../../src/errors.js'
 import type { Identity } from '../../src/identity/identity.js'
 import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
-import { decodeBindingProof, encodeBindingProof, exporterValue, signBinding, type BindingProof, type TlsRole } from '../../src/session/binding.js'
+import { decodeBindingProof, encodeBindingProof, signBinding, type BindingProof, type TlsRole } from '../../src/session/binding.js'
 import { encodeFrame, FrameDecoder, type Frame } from '../../src/session/framing.js'
+import { SecureChannel, type HandshakeResult } from '../../src/session/secure-channel.js'
 import { decodeClose, SessionFrame } from '../../src/session/session-frames.js'
 import type { TlsCredentials } from '../../src/session/tls-context.js'
 import { mapTlsError } from '../../src/session/tls-errors.js'
@@ -113,12 +114,13 @@ export interface RogueTlsInit {
 }
 
 /**
- * Runs TLS on a connection as `role` and resolves once the rogue's side of the
- * handshake is done. Rejects with node:tls's own error (map it with mapTlsError).
+ * Runs TLS on a connection as `role`, in the overlay's session records (the
+ * real SecureChannel), and resolves once the rogue's side of the handshake is
+ * done. Rejects with node:tls's own error (map it with mapTlsError).
  */
 export async function openRogueTls(connection: Connection, role: TlsRole, init: RogueTlsInit): Promise<RogueChannel> {
   connection.established() // the rogue's own half-open timer must not interfere
-  const duplex = new UdxDuplex(connection.stream)
+  const stream = new UdxDuplex(connection.stream)
   const context = tls.createSecureContext({
     ca: init.credentials.ca,
     cert: init.credentials.cert,
@@ -128,12 +130,12 @@ export async function openRogueTls(connection: Connection, role: TlsRole, init: 
   })
   const verify = init.verifyPeer ?? false
   const ALPNProtocols = init.alpn ?? [ALPN_PROTOCOL]
-  const socket =
+  const secure = new SecureChannel(stream, role, (transport) =>
     role === 'client'
-      ? tls.connect({ socket: duplex, secureContext: context, ALPNProtocols, rejectUnauthorized: verify, checkServerIdentity: () => undefined })
-      : new tls.TLSSocket(duplex, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: verify, ALPNProtocols })
-  // Frames are collected from the first byte on: the honest side may answer before 'secure'.
-  const channel = new RogueChannel(socket, role)
+      ? tls.connect({ socket: transport, secureContext: context, ALPNProtocols, rejectUnauthorized: verify, checkServerIdentity: () => undefined })
+      : new tls.TLSSocket(transport, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: verify, ALPNProtocols }),
+  )
+  const socket = secure.tls
   await new Promise<void>((resolve, reject) => {
     const secureEvent = role === 'client' ? 'secureConnect' : 'secure'
     const onSecure = (): void => {
@@ -156,7 +158,8 @@ export async function openRogueTls(connection: Connection, role: TlsRole, init: 
     socket.once('error', onError)
     socket.once('close', onClose)
   })
-  return channel
+  const alpnProtocol = socket.alpnProtocol
+  return new RogueChannel(secure, stream, secure.secure(), alpnProtocol)
 }
 
 /** What the rogue's TLS handshake failure means in our codes (origin 'remote' when the honest side sent an alert). */
@@ -170,23 +173,30 @@ export async function rogueTlsFailure(opening: Promise<RogueChannel>): Promise<O
   throw new assert.AssertionError({ message: 'the rogue TLS handshake was expected to fail, but it completed' })
 }
 
-/** A TLS session the rogue speaks frames on by hand. */
+/** A session channel the rogue speaks frames on by hand (sealed as an honest peer seals them). */
 export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
-  readonly socket: tls.TLSSocket
+  readonly channel: SecureChannel
+  /** The stream under the records: for bytes the rogue writes around the record layer. */
+  readonly stream: UdxDuplex
   readonly role: TlsRole
+  readonly alpnProtocol: string | false | null
   /** Every frame received, in order. */
   readonly frames: Frame[] = []
-  /** A TLS error after the handshake, if any. */
+  /** A TLS or record error after the handshake, if any. */
   error: Error | null = null
-  /** Resolves when the TLS socket has closed. */
+  /** Resolves when the stream has closed. */
   readonly closed: Promise<void>
   readonly #decoder = new FrameDecoder(0xffffffff)
+  readonly #handshake: HandshakeResult
 
-  constructor(socket: tls.TLSSocket, role: TlsRole) {
+  constructor(channel: SecureChannel, stream: UdxDuplex, handshake: HandshakeResult, alpnProtocol: string | false | null) {
     super()
-    this.socket = socket
-    this.role = role
-    socket.on('data', (chunk: Buffer) => {
+    this.channel = channel
+    this.stream = stream
+    this.role = channel.role
+    this.alpnProtocol = alpnProtocol
+    this.#handshake = handshake
+    channel.on('data', (chunk: Buffer) => {
       try {
         this.#decoder.push(chunk, (frame) => {
           const copy = { type: frame.type, body: Buffer.from(frame.body) }
@@ -198,17 +208,18 @@ export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
         this.error = err as Error
       }
     })
-    socket.on('error', (err) => {
+    channel.on('error', (err) => {
       this.error = err
     })
     this.closed = new Promise((resolve) => {
-      socket.once('close', () => resolve())
+      channel.once('close', () => resolve())
     })
+    channel.start()
   }
 
   /** RFC 9266 exporter value of this TLS session. */
   exporter(): Buffer {
-    return exporterValue(this.socket)
+    return this.#handshake.exporter
   }
 
   /** A binding proof for this session, signed by `identity` in the rogue's role. */
@@ -216,12 +227,13 @@ export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
     return signBinding(identity, this.role, this.exporter())
   }
 
+  /** Bytes as session plaintext: sealed, so they reach the honest side's frame decoder. */
   sendRaw(bytes: Uint8Array): void {
-    this.socket.write(bytes)
+    this.channel.write(bytes)
   }
 
   sendFrame(type: number, body: Uint8Array = Buffer.alloc(0)): void {
-    this.socket.write(encodeFrame(type, body))
+    this.channel.write(encodeFrame(type, body))
   }
 
   sendAuth(proof: BindingProof): void {
@@ -260,17 +272,17 @@ export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
     return peer
   }
 
-  /** Resolves when the socket closes; fails the test if that takes longer than `ms`. */
+  /** Resolves when the stream closes; fails the test if that takes longer than `ms`. */
   async waitClosed(ms = 5_000): Promise<void> {
-    await within(ms, this.closed, 'the rogue TLS socket to close')
+    await within(ms, this.closed, 'the rogue session stream to close')
   }
 
   end(): void {
-    this.socket.end()
+    this.channel.end()
   }
 
   destroy(): void {
-    this.socket.destroy()
+    this.channel.destroy()
   }
 }
 

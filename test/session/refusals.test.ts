@@ -178,7 +178,7 @@ describe('refusals at session setup', () => {
       // Without an ALPN extension the handshake completes; the honest node refuses the result.
       const failedAgain = nextHandshakeFailure(node)
       const channel = await rogueDial(rogue, node.address, { credentials: member.credentials, alpn: [] })
-      assert.equal(channel.socket.alpnProtocol, false)
+      assert.equal(channel.alpnProtocol, false)
       assertLocalCode(await failedAgain, 'OVL_TLS_HANDSHAKE_FAILED')
       await channel.waitClosed()
       assert.equal(channel.frames.length, 0, 'no frame reaches a peer that does not speak the protocol')

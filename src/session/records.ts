@@ -1,0 +1,218 @@
+/**
+ * Session records: what a session's UDX stream carries, from its first byte.
+ *
+ *   0      1                 5
+ *   +------+-----------------+---------------------+
+ *   | kind | length (u32 BE) | payload ...         |
+ *   +------+-----------------+---------------------+
+ *
+ *   kind 0x01  TLS     bytes of the TLS 1.3 handshake, as node:tls wrote them
+ *   kind 0x02  SEALED  session frames, ChaCha20-Poly1305 ciphertext, tag last
+ *
+ * SEALED records are protected as TLS 1.3 protects its own records (RFC 8446
+ * 5.2-5.3), under keys exported from the TLS session (RFC 8446 7.5), as QUIC
+ * protects its packets with keys from a TLS 1.3 handshake (RFC 9001): the
+ * header is the additional data, the nonce is the direction's IV XOR a 64-bit
+ * record counter. The stream is reliable and ordered, so the receiver expects
+ * exactly the next counter: a record dropped, replayed, reordered or altered
+ * fails authentication. Crypto is libsodium's (sodium-native): one native call
+ * per record, no stream machinery in between.
+ */
+import sodium from 'sodium-native'
+import { ProtocolError } from '../errors.js'
+import type { TlsRole } from './binding.js'
+
+export const RecordKind = { Tls: 0x01, Sealed: 0x02 } as const
+
+export const RECORD_HEADER_BYTES = 5
+export const TAG_BYTES = 16
+/** Largest TLS record payload (node:tls writes handshake flights of a few KiB). */
+export const MAX_TLS_RECORD_BYTES = 64 * 1024
+/** Largest plaintext in one SEALED record: a 64 KiB batch of frames plus one more frame of up to 64 KiB. */
+export const MAX_SEALED_PLAINTEXT_BYTES = 128 * 1024
+
+/** RFC 8446 7.5 exporter label: distinct from the channel binding's, so the two values are independent. */
+const RECORD_KEYS_LABEL = 'EXPORTER-p2p-overlay-record-keys'
+const KEY_BYTES = 32
+const IV_BYTES = 12
+/**
+ * A session closes before its counter could wrap. ChaCha20-Poly1305 has no
+ * practical per-key limit below 2^64 records (RFC 8446 5.5); 2^48 records of
+ * even one byte is years at any rate UDX reaches.
+ */
+const MAX_RECORDS = 2 ** 48
+
+export interface RecordKeys {
+  key: Buffer
+  iv: Buffer
+}
+
+/** Keys for each direction, from one exporter value; the client's sending keys are the server's receiving keys. */
+export function deriveRecordKeys(
+  socket: { exportKeyingMaterial(length: number, label: string, context: Buffer): Buffer },
+  role: TlsRole,
+): { send: RecordKeys; receive: RecordKeys } {
+  const material = socket.exportKeyingMaterial(2 * (KEY_BYTES + IV_BYTES), RECORD_KEYS_LABEL, Buffer.alloc(0))
+  const at = (offset: number): RecordKeys => ({
+    key: Buffer.from(material.subarray(offset, offset + KEY_BYTES)),
+    iv: Buffer.from(material.subarray(offset + KEY_BYTES, offset + KEY_BYTES + IV_BYTES)),
+  })
+  const clientToServer = at(0)
+  const serverToClient = at(KEY_BYTES + IV_BYTES)
+  return role === 'client' ? { send: clientToServer, receive: serverToClient } : { send: serverToClient, receive: clientToServer }
+}
+
+/** The nonces of one direction: IV XOR the record counter (big-endian, in the last 8 bytes). */
+class NonceSequence {
+  readonly #iv: Buffer
+  readonly #nonce = Buffer.alloc(IV_BYTES)
+  #counter = 0
+
+  constructor(iv: Buffer) {
+    this.#iv = iv
+  }
+
+  next(): Buffer {
+    if (this.#counter >= MAX_RECORDS) throw new ProtocolError('OVL_SESSION_RECORD_INVALID', `the session reached ${MAX_RECORDS} records under one key`)
+    const counter = this.#counter++
+    const iv = this.#iv
+    const nonce = this.#nonce
+    nonce.writeUInt32BE(iv.readUInt32BE(0), 0)
+    nonce.writeUInt32BE((iv.readUInt32BE(4) ^ Math.floor(counter / 2 ** 32)) >>> 0, 4)
+    nonce.writeUInt32BE((iv.readUInt32BE(8) ^ counter) >>> 0, 8)
+    return nonce
+  }
+}
+
+function writeHeader(target: Buffer, kind: number, length: number): void {
+  target[0] = kind
+  target.writeUInt32BE(length, 1)
+}
+
+/** A TLS record around `bytes` (at most MAX_TLS_RECORD_BYTES). */
+export function tlsRecord(bytes: Uint8Array): Buffer {
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bytes.length)
+  writeHeader(record, RecordKind.Tls, bytes.length)
+  record.set(bytes, RECORD_HEADER_BYTES)
+  return record
+}
+
+/** Seals this side's records, in order. */
+export class RecordSealer {
+  readonly #key: Buffer
+  readonly #nonces: NonceSequence
+
+  constructor(keys: RecordKeys) {
+    this.#key = keys.key
+    this.#nonces = new NonceSequence(keys.iv)
+  }
+
+  /** One SEALED record of the pieces, in order (`bytes` in all, at most MAX_SEALED_PLAINTEXT_BYTES), encrypted in place. */
+  seal(pieces: readonly Uint8Array[], bytes: number): Buffer {
+    const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bytes + TAG_BYTES)
+    writeHeader(record, RecordKind.Sealed, bytes + TAG_BYTES)
+    let offset = RECORD_HEADER_BYTES
+    for (const piece of pieces) {
+      record.set(piece, offset)
+      offset += piece.length
+    }
+    const header = record.subarray(0, RECORD_HEADER_BYTES)
+    const plaintext = record.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes)
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(record.subarray(RECORD_HEADER_BYTES), plaintext, header, null, this.#nonces.next(), this.#key)
+    return record
+  }
+}
+
+/** Opens the peer's records, in order. */
+export class RecordOpener {
+  readonly #key: Buffer
+  readonly #nonces: NonceSequence
+
+  constructor(keys: RecordKeys) {
+    this.#key = keys.key
+    this.#nonces = new NonceSequence(keys.iv)
+  }
+
+  /** The plaintext of a whole SEALED record (header included); throws OVL_RECORD_INVALID if it does not authenticate. */
+  open(record: Buffer): Buffer {
+    const plaintext = Buffer.allocUnsafe(record.length - RECORD_HEADER_BYTES - TAG_BYTES)
+    try {
+      sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, record.subarray(RECORD_HEADER_BYTES), record.subarray(0, RECORD_HEADER_BYTES), this.#nonces.next(), this.#key)
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err
+      throw new ProtocolError('OVL_SESSION_RECORD_INVALID', 'a sealed record does not authenticate (altered, replayed, reordered, or not sealed by the peer)')
+    }
+    return plaintext
+  }
+}
+
+/**
+ * Cuts a byte stream into whole records. The kind and length are checked as
+ * soon as the 5 header bytes are in, before anything is buffered for the
+ * payload. A record that lies whole in a chunk is handed out as a view of it.
+ */
+export class RecordReader {
+  #held: Buffer[] = []
+  #buffered = 0
+  /** Whole length (header included) of the record in progress once its header is in; -1 before. */
+  #need = -1
+
+  /** Bytes of a record begun but not complete. */
+  get bufferedBytes(): number {
+    return this.#buffered
+  }
+
+  /** Feeds bytes; calls `onRecord` with each whole record (header included). Throws OVL_RECORD_MALFORMED. */
+  push(chunk: Buffer, onRecord: (kind: number, record: Buffer) => void): void {
+    let offset = 0
+    if (this.#buffered > 0) {
+      if (this.#need < 0) {
+        offset = Math.min(RECORD_HEADER_BYTES - this.#buffered, chunk.length)
+        this.#hold(chunk.subarray(0, offset))
+        if (this.#buffered < RECORD_HEADER_BYTES) return
+        this.#need = recordLength(Buffer.concat(this.#held, RECORD_HEADER_BYTES), 0)
+      }
+      const n = Math.min(this.#need - this.#buffered, chunk.length - offset)
+      this.#hold(chunk.subarray(offset, offset + n))
+      offset += n
+      if (this.#buffered < this.#need) return
+      const record = Buffer.concat(this.#held, this.#need)
+      this.#held = []
+      this.#buffered = 0
+      this.#need = -1
+      onRecord(record[0] as number, record)
+    }
+    while (chunk.length - offset >= RECORD_HEADER_BYTES) {
+      const length = recordLength(chunk, offset)
+      if (offset + length > chunk.length) {
+        this.#need = length
+        break
+      }
+      onRecord(chunk[offset] as number, chunk.subarray(offset, offset + length))
+      offset += length
+    }
+    if (offset < chunk.length) this.#hold(chunk.subarray(offset))
+  }
+
+  #hold(piece: Buffer): void {
+    if (piece.length === 0) return
+    this.#held.push(piece)
+    this.#buffered += piece.length
+  }
+}
+
+/** The whole length of the record whose header starts at `offset`, after checking its kind and length. */
+function recordLength(bytes: Buffer, offset: number): number {
+  const kind = bytes[offset] as number
+  const length = bytes.readUInt32BE(offset + 1)
+  if (kind === RecordKind.Tls) {
+    if (length === 0 || length > MAX_TLS_RECORD_BYTES) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `a TLS record of ${length} bytes (1 to ${MAX_TLS_RECORD_BYTES} allowed)`)
+  } else if (kind === RecordKind.Sealed) {
+    if (length <= TAG_BYTES || length > MAX_SEALED_PLAINTEXT_BYTES + TAG_BYTES) {
+      throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `a sealed record of ${length} bytes (${TAG_BYTES + 1} to ${MAX_SEALED_PLAINTEXT_BYTES + TAG_BYTES} allowed)`)
+    }
+  } else {
+    throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `unknown record kind 0x${kind.toString(16).padStart(2, '0')}`)
+  }
+  return RECORD_HEADER_BYTES + length
+}

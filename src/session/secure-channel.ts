@@ -1,0 +1,300 @@
+/**
+ * A session's channel on its stream: node:tls runs the TLS 1.3 handshake in
+ * TLS records; once it is done, both sides seal their bytes in SEALED records
+ * under keys exported from that handshake (see records.ts) and let node:tls go.
+ *
+ * Why not TLS records to the end: node:tls can only drive a stream that is not
+ * a native handle through Node's JSStreamSocket, which calls into JavaScript
+ * and back for every write and read; on this machine that cost 40 us per
+ * 64-byte round trip and about 120 KiB per session (docs/benchmarks.md). A
+ * sealed record costs one libsodium call each way.
+ *
+ * The handshake is node:tls's alone (TLS 1.3 only, certificates both ways,
+ * the network CA as the only root): this class only carries its bytes. Each
+ * side switches to SEALED records when its own handshake is complete, so the
+ * peer's first SEALED record may arrive before this side is ready for it: such
+ * records wait (at most MAX_EARLY_BYTES) until start().
+ *
+ * In TLS 1.3 the client completes before the server has judged the client's
+ * certificate, and a refusal comes as an alert after that. So the server lets
+ * node:tls go as soon as its handshake is complete, the client only when the
+ * server's first SEALED record arrives (the server has accepted the
+ * handshake); until then TLS records still go to node:tls, and its alert is
+ * the channel's error. A TLS record after that is malformed input.
+ */
+import type crypto from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { Duplex } from 'node:stream'
+import type tls from 'node:tls'
+import { HandshakeError, OverlayError, ProtocolError } from '../errors.js'
+import { exporterValue, type TlsRole } from './binding.js'
+import {
+  deriveRecordKeys,
+  MAX_SEALED_PLAINTEXT_BYTES,
+  MAX_TLS_RECORD_BYTES,
+  RecordKind,
+  RecordOpener,
+  RecordReader,
+  RecordSealer,
+  tlsRecord,
+} from './records.js'
+
+/** SEALED bytes a peer may send before this side has started: its binding proof and a CLOSE fit many times over. */
+const MAX_EARLY_BYTES = 16 * 1024
+
+/** What the TLS handshake established, read before node:tls is let go. */
+export interface HandshakeResult {
+  peerCertificate: crypto.X509Certificate | undefined
+  /** RFC 9266 exporter value: the channel binding's input. */
+  exporter: Buffer
+}
+
+export interface SecureChannelEvents {
+  /** Plaintext, in order. */
+  data: [chunk: Buffer]
+  end: []
+  /** An OverlayError for bad records; the stream's own error otherwise. */
+  error: [error: Error]
+  close: []
+  drain: []
+}
+
+export class SecureChannel extends EventEmitter<SecureChannelEvents> {
+  readonly role: TlsRole
+  #tls: tls.TLSSocket | null
+  bytesRead = 0
+  bytesWritten = 0
+  #secured = false
+  readonly #stream: Duplex
+  #pipe: TlsPipe | null
+  readonly #reader = new RecordReader()
+  #sealer: RecordSealer | null = null
+  #opener: RecordOpener | null = null
+  #started = false
+  #failed = false
+  /** node:tls has been let go: TLS records are no longer accepted. */
+  #tlsDone = false
+  /** SEALED records received before start(). */
+  #early: Buffer[] = []
+  #earlyBytes = 0
+  #corked = 0
+  #corkedPieces: Uint8Array[] = []
+  #corkedBytes = 0
+  readonly #onRecord = (kind: number, record: Buffer): void => this.#record(kind, record)
+
+  /** `startTls` builds the TLS socket (client or server) on the Duplex it is given. */
+  constructor(stream: Duplex, role: TlsRole, startTls: (transport: Duplex) => tls.TLSSocket) {
+    super()
+    this.role = role
+    this.#stream = stream
+    const pipe = new TlsPipe(stream)
+    this.#pipe = pipe
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk))
+    stream.on('end', () => this.#onEnd())
+    stream.on('error', (err: Error) => (this.#secured ? this.emit('error', err) : this.#pipe?.destroy(err)))
+    stream.on('close', () => {
+      if (this.#secured) this.#letTlsGo()
+      else this.#pipe?.destroy()
+      this.emit('close')
+    })
+    stream.on('drain', () => this.emit('drain'))
+    this.#tls = startTls(pipe)
+  }
+
+  /** node:tls on this channel's TLS records, until the handshake is done and it is let go. */
+  get tls(): tls.TLSSocket {
+    if (this.#tls === null) throw new Error('node:tls has been let go: the handshake is over')
+    return this.#tls
+  }
+
+  /**
+   * Call once node:tls reports its handshake complete: derives the record
+   * keys and returns what the handshake established. The server lets
+   * node:tls go now, the client on the server's first SEALED record.
+   */
+  secure(): HandshakeResult {
+    const socket = this.tls
+    const result = { peerCertificate: socket.getPeerX509Certificate(), exporter: exporterValue(socket) }
+    this.#secured = true
+    const keys = deriveRecordKeys(socket, this.role)
+    this.#sealer = new RecordSealer(keys.send)
+    this.#opener = new RecordOpener(keys.receive)
+    // An alert after the handshake (the server refused our certificate) is the channel's error.
+    socket.on('error', (err) => {
+      if (!this.#tlsDone) this.#fail(err)
+    })
+    if (this.role === 'server') this.#letTlsGo()
+    return result
+  }
+
+  /** Destroys node:tls without a word on the wire (its state is 100+ KiB a session); the stream stays. */
+  #letTlsGo(): void {
+    if (this.#tlsDone) return
+    this.#tlsDone = true
+    // Nothing here may keep node:tls alive: the pipe's listeners are its.
+    this.#pipe?.detach()
+    this.#pipe?.removeAllListeners()
+    this.#pipe = null
+    this.#tls?.destroy()
+    this.#tls = null
+  }
+
+  /** Starts emitting 'data': first what arrived sealed before, then as it arrives. Listen before calling. */
+  start(): void {
+    if (this.#started) return
+    this.#started = true
+    const early = this.#early
+    this.#early = []
+    try {
+      for (const record of early) if (!this.#failed) this.#record(RecordKind.Sealed, record)
+    } catch (err) {
+      this.#fail(err as Error)
+    }
+  }
+
+  /** Seals and sends; returns false when the caller should wait for 'drain'. */
+  write(chunk: Uint8Array): boolean {
+    if (this.#corked > 0) {
+      this.#corkedPieces.push(chunk)
+      this.#corkedBytes += chunk.length
+      return !this.#stream.writableNeedDrain
+    }
+    return this.#writeSealed([chunk], chunk.length)
+  }
+
+  /** Writes until uncork() go into as few records as they fit in. */
+  cork(): void {
+    this.#corked++
+  }
+
+  uncork(): void {
+    if (this.#corked === 0 || --this.#corked > 0) return
+    const pieces = this.#corkedPieces
+    const bytes = this.#corkedBytes
+    this.#corkedPieces = []
+    this.#corkedBytes = 0
+    if (bytes > 0) this.#writeSealed(pieces, bytes)
+  }
+
+  end(): void {
+    this.#stream.end()
+  }
+
+  destroy(): void {
+    this.#stream.destroy()
+  }
+
+  #writeSealed(pieces: Uint8Array[], bytes: number): boolean {
+    const sealer = this.#sealer
+    if (sealer === null) throw new Error('sealed writes before the TLS handshake is complete')
+    if (bytes <= MAX_SEALED_PLAINTEXT_BYTES) return this.#send(sealer.seal(pieces, bytes))
+    // Larger than one record (a frame over 64 KiB): cut it.
+    const all = Buffer.concat(pieces, bytes)
+    let ok = true
+    for (let offset = 0; offset < bytes; offset += MAX_SEALED_PLAINTEXT_BYTES) {
+      const piece = all.subarray(offset, Math.min(bytes, offset + MAX_SEALED_PLAINTEXT_BYTES))
+      ok = this.#send(sealer.seal([piece], piece.length))
+    }
+    return ok
+  }
+
+  #send(record: Buffer): boolean {
+    this.bytesWritten += record.length
+    return this.#stream.write(record)
+  }
+
+  #onData(chunk: Buffer): void {
+    this.bytesRead += chunk.length
+    if (this.#failed) return
+    try {
+      this.#reader.push(chunk, this.#onRecord)
+    } catch (err) {
+      this.#fail(err as Error)
+    }
+  }
+
+  #record(kind: number, record: Buffer): void {
+    if (this.#failed) return
+    if (kind === RecordKind.Tls) {
+      if (this.#tlsDone) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', 'a TLS record after the TLS handshake was complete')
+      this.#pipe?.push(record.subarray(5))
+      return
+    }
+    if (!this.#started) {
+      this.#earlyBytes += record.length
+      if (this.#earlyBytes > MAX_EARLY_BYTES) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `more than ${MAX_EARLY_BYTES} sealed bytes before the TLS handshake was complete`)
+      this.#early.push(Buffer.from(record)) // a view of the stream's buffer: keep a copy
+      return
+    }
+    const plaintext = (this.#opener as RecordOpener).open(record)
+    this.#letTlsGo()
+    this.emit('data', plaintext)
+  }
+
+  #onEnd(): void {
+    if (!this.#secured) {
+      this.#pipe?.push(null)
+      return
+    }
+    if (this.#reader.bufferedBytes > 0 && !this.#failed) {
+      this.#fail(new ProtocolError('OVL_FRAME_TRUNCATED', `the stream ended inside a record (${this.#reader.bufferedBytes} bytes of it)`))
+      return
+    }
+    this.emit('end')
+  }
+
+  /** Bad input: before the handshake is complete it fails the handshake; after, it is the channel's error. */
+  #fail(err: Error): void {
+    if (this.#failed) return
+    this.#failed = true
+    if (this.#secured) {
+      this.emit('error', err)
+      return
+    }
+    const reason = err instanceof OverlayError ? err.message : String(err)
+    this.tls.destroy(new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', `not an overlay session: ${reason}`, { cause: err }))
+  }
+}
+
+/**
+ * The stream node:tls is given: what it writes goes out in TLS records, TLS
+ * records received are pushed to it. When node:tls ends or destroys it during
+ * the handshake (after an alert), the stream under it ends too, as it would
+ * under node:tls directly; once detached, node:tls can no longer touch it.
+ */
+class TlsPipe extends Duplex {
+  readonly #stream: Duplex
+  #detached = false
+
+  constructor(stream: Duplex) {
+    super({ allowHalfOpen: false })
+    this.#stream = stream
+  }
+
+  detach(): void {
+    this.#detached = true
+  }
+
+  override _read(): void {
+    // Pushed by the channel as TLS records arrive: handshake flights, a few KiB.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (!this.#detached) {
+      for (let offset = 0; offset < chunk.length; offset += MAX_TLS_RECORD_BYTES) {
+        this.#stream.write(tlsRecord(chunk.subarray(offset, offset + MAX_TLS_RECORD_BYTES)))
+      }
+    }
+    callback()
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.#detached) this.#stream.end()
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#detached) this.#stream.destroy()
+    callback(error)
+  }
+}
