@@ -12,7 +12,7 @@ import type { Connection } from '../transport/connection.js'
 import { UdxDuplex } from '../transport/stream-adapter.js'
 import type { TlsRole } from './binding.js'
 import type { RevocationList } from './revocation.js'
-import { SecureChannel } from './secure-channel.js'
+import { SecureChannel, type HandshakeResult } from './secure-channel.js'
 import { Session, type MessageCodec } from './session.js'
 import type { TlsConfig } from './tls-context.js'
 import { mapTlsError } from './tls-errors.js'
@@ -33,16 +33,17 @@ export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>
   const channel = new SecureChannel(new UdxDuplex(connection.stream), role, (transport) => startTls(transport, role, init.tls))
   const socket = channel.tls
   const signal = connection.signal
+  let handshake: HandshakeResult
   try {
     await untilSecure(socket, role, signal)
     if (socket.alpnProtocol !== ALPN_PROTOCOL) {
       throw new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', `the peer does not speak ${ALPN_PROTOCOL}`)
     }
+    handshake = channel.secure()
   } catch (err) {
     socket.destroy()
     throw err
   }
-  const handshake = channel.secure()
   const session = new Session<M>({
     channel,
     handshake,

@@ -59,10 +59,19 @@ export function deriveRecordKeys(
   })
   const clientToServer = at(0)
   const serverToClient = at(KEY_BYTES + IV_BYTES)
+  material.fill(0)
   return role === 'client' ? { send: clientToServer, receive: serverToClient } : { send: serverToClient, receive: clientToServer }
 }
 
-/** The nonces of one direction: IV XOR the record counter (big-endian, in the last 8 bytes). */
+/** Writes the nonce of record `counter` into `out`: the IV XOR the counter, big-endian, in its last 8 bytes (RFC 8446 5.3). */
+export function writeRecordNonce(iv: Buffer, counter: number, out: Buffer): Buffer {
+  out.writeUInt32BE(iv.readUInt32BE(0), 0)
+  out.writeUInt32BE((iv.readUInt32BE(4) ^ Math.floor(counter / 2 ** 32)) >>> 0, 4)
+  out.writeUInt32BE((iv.readUInt32BE(8) ^ counter) >>> 0, 8)
+  return out
+}
+
+/** The nonces of one direction, in order. */
 class NonceSequence {
   readonly #iv: Buffer
   readonly #nonce = Buffer.alloc(IV_BYTES)
@@ -74,13 +83,7 @@ class NonceSequence {
 
   next(): Buffer {
     if (this.#counter >= MAX_RECORDS) throw new ProtocolError('OVL_SESSION_RECORD_INVALID', `the session reached ${MAX_RECORDS} records under one key`)
-    const counter = this.#counter++
-    const iv = this.#iv
-    const nonce = this.#nonce
-    nonce.writeUInt32BE(iv.readUInt32BE(0), 0)
-    nonce.writeUInt32BE((iv.readUInt32BE(4) ^ Math.floor(counter / 2 ** 32)) >>> 0, 4)
-    nonce.writeUInt32BE((iv.readUInt32BE(8) ^ counter) >>> 0, 8)
-    return nonce
+    return writeRecordNonce(this.#iv, this.#counter++, this.#nonce)
   }
 }
 

@@ -28,6 +28,7 @@ import { Duplex } from 'node:stream'
 import type tls from 'node:tls'
 import { HandshakeError, OverlayError, ProtocolError } from '../errors.js'
 import { exporterValue, type TlsRole } from './binding.js'
+import { mapTlsError } from './tls-errors.js'
 import {
   deriveRecordKeys,
   MAX_SEALED_PLAINTEXT_BYTES,
@@ -41,6 +42,14 @@ import {
 
 /** SEALED bytes a peer may send before this side has started: its binding proof and a CLOSE fit many times over. */
 const MAX_EARLY_BYTES = 16 * 1024
+
+/**
+ * TLS bytes a peer may send in all: a TLS 1.3 handshake with its certificate
+ * chain is a few KiB, and after it comes at most an alert or a session ticket.
+ * node:tls stops reading what nobody reads, so without this limit a peer that
+ * finished its handshake could make the client hold whatever it sent next.
+ */
+const MAX_TLS_BYTES = 64 * 1024
 
 /** What the TLS handshake established, read before node:tls is let go. */
 export interface HandshakeResult {
@@ -74,6 +83,9 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   #failed = false
   /** node:tls has been let go: TLS records are no longer accepted. */
   #tlsDone = false
+  #tlsBytes = 0
+  /** Why the handshake failed, if it did before secure(): secure() throws it. */
+  #failure: OverlayError | null = null
   /** SEALED records received before start(). */
   #early: Buffer[] = []
   #earlyBytes = 0
@@ -99,6 +111,9 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     })
     stream.on('drain', () => this.emit('drain'))
     this.#tls = startTls(pipe)
+    // Always listened to: node:tls can fail between its 'secure' event and
+    // secure() (bad input in the chunk that completed the handshake).
+    this.#tls.on('error', (err) => this.#onTlsError(err))
   }
 
   /** node:tls on this channel's TLS records, until the handshake is done and it is let go. */
@@ -113,18 +128,27 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
    * node:tls go now, the client on the server's first SEALED record.
    */
   secure(): HandshakeResult {
-    const socket = this.tls
+    if (this.#failure !== null) throw this.#failure
+    const socket = this.#tls
+    if (socket === null || socket.destroyed) throw new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', 'the connection closed during the TLS handshake')
     const result = { peerCertificate: socket.getPeerX509Certificate(), exporter: exporterValue(socket) }
     this.#secured = true
     const keys = deriveRecordKeys(socket, this.role)
     this.#sealer = new RecordSealer(keys.send)
     this.#opener = new RecordOpener(keys.receive)
-    // An alert after the handshake (the server refused our certificate) is the channel's error.
-    socket.on('error', (err) => {
-      if (!this.#tlsDone) this.#fail(err)
-    })
     if (this.role === 'server') this.#letTlsGo()
     return result
+  }
+
+  /**
+   * Before secure(), node:tls's own listeners (openSession's) report its
+   * errors and secure() throws the first; after, until node:tls is let go, an
+   * alert (the server refused our certificate) is the channel's error.
+   */
+  #onTlsError(err: Error): void {
+    if (this.#tlsDone) return
+    if (this.#secured) this.#fail(err)
+    else this.#failure ??= mapTlsError(err)
   }
 
   /** Destroys node:tls without a word on the wire (its state is 100+ KiB a session); the stream stays. */
@@ -177,7 +201,12 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   }
 
   end(): void {
-    this.#stream.end()
+    // While node:tls is attached, its last flight (a client's Finished) may
+    // still wait in it: Node's JSStreamSocket completes each write a turn
+    // later. Ending a turn later lets it out first, so the peer completes its
+    // handshake and reads why we close.
+    if (this.#secured && !this.#tlsDone) setImmediate(() => this.#stream.end())
+    else this.#stream.end()
   }
 
   destroy(): void {
@@ -217,6 +246,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     if (this.#failed) return
     if (kind === RecordKind.Tls) {
       if (this.#tlsDone) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', 'a TLS record after the TLS handshake was complete')
+      this.#tlsBytes += record.length
+      if (this.#tlsBytes > MAX_TLS_BYTES) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `more than ${MAX_TLS_BYTES} bytes of TLS records`)
       this.#pipe?.push(record.subarray(5))
       return
     }
@@ -252,7 +283,9 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       return
     }
     const reason = err instanceof OverlayError ? err.message : String(err)
-    this.tls.destroy(new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', `not an overlay session: ${reason}`, { cause: err }))
+    const failure = new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', `not an overlay session: ${reason}`, { cause: err })
+    this.#failure ??= failure
+    this.#tls?.destroy(failure)
   }
 }
 

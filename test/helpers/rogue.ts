@@ -22,6 +22,7 @@ import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { decodeBindingProof, encodeBindingProof, signBinding, type BindingProof, type TlsRole } from '../../src/session/binding.js'
 import { encodeFrame, FrameDecoder, type Frame } from '../../src/session/framing.js'
+import { RecordKind } from '../../src/session/records.js'
 import { SecureChannel, type HandshakeResult } from '../../src/session/secure-channel.js'
 import { decodeClose, SessionFrame } from '../../src/session/session-frames.js'
 import type { TlsCredentials } from '../../src/session/tls-context.js'
@@ -111,6 +112,10 @@ export interface RogueTlsInit {
   verifyPeer?: boolean
   /** ALPN protocols offered (default the overlay's). */
   alpn?: string[]
+  /** Rewrites each TLS record the rogue sends (whole, header included; `index` counts them from 0). */
+  tamperTls?: (record: Buffer, index: number) => Buffer
+  /** Runs once the rogue's side of the handshake is done, before it switches to sealed records. */
+  beforeSecure?: (socket: tls.TLSSocket) => void | Promise<void>
 }
 
 /**
@@ -121,6 +126,12 @@ export interface RogueTlsInit {
 export async function openRogueTls(connection: Connection, role: TlsRole, init: RogueTlsInit): Promise<RogueChannel> {
   connection.established() // the rogue's own half-open timer must not interfere
   const stream = new UdxDuplex(connection.stream)
+  const tamper = init.tamperTls
+  if (tamper) {
+    const write = stream.write.bind(stream) as (chunk: Buffer) => boolean
+    let index = 0
+    stream.write = ((chunk: Buffer) => write(chunk[0] === RecordKind.Tls ? tamper(chunk, index++) : chunk)) as typeof stream.write
+  }
   const context = tls.createSecureContext({
     ca: init.credentials.ca,
     cert: init.credentials.cert,
@@ -159,6 +170,7 @@ export async function openRogueTls(connection: Connection, role: TlsRole, init: 
     socket.once('close', onClose)
   })
   const alpnProtocol = socket.alpnProtocol
+  await init.beforeSecure?.(socket)
   return new RogueChannel(secure, stream, secure.secure(), alpnProtocol)
 }
 

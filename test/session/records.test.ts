@@ -26,13 +26,14 @@ import {
   RecordSealer,
   TAG_BYTES,
   tlsRecord,
+  writeRecordNonce,
   type RecordKeys,
 } from '../../src/session/records.js'
 import { SecureChannel } from '../../src/session/secure-channel.js'
 import { startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
-import { assertLocalCode, assertServes, assertToldByClose, authenticatedRogue, SeededRandom, type RogueChannel } from '../helpers/rogue.js'
-import { nextEvent, until, within } from '../helpers/wait.js'
+import { assertLocalCode, assertServes, assertToldByClose, authenticatedRogue, openRogueTls, rejection, RogueEndpoint, SeededRandom, type RogueChannel, type RogueTlsInit } from '../helpers/rogue.js'
+import { nextEvent, until } from '../helpers/wait.js'
 
 function keys(seed: number): RecordKeys {
   const random = new SeededRandom(seed)
@@ -90,11 +91,46 @@ describe('records on raw bytes', () => {
     assertCode(() => replay.open(a), 'OVL_SESSION_RECORD_INVALID')
     assertCode(() => new RecordOpener(keys(1)).open(b), 'OVL_SESSION_RECORD_INVALID')
     assertCode(() => new RecordOpener(keys(2)).open(a), 'OVL_SESSION_RECORD_INVALID')
+    // Reflected: a record sent back to the side that sealed it.
+    const client = deriveRecordKeys({ exportKeyingMaterial: () => new SeededRandom(3).bytes(88) }, 'client')
+    const mine = new RecordSealer(client.send).seal([Buffer.from('to the server')], 13)
+    assertCode(() => new RecordOpener(client.receive).open(mine), 'OVL_SESSION_RECORD_INVALID')
+  })
+
+  it('is ChaCha20-Poly1305 as OpenSSL computes it: key and IV layout, nonces, header as additional data', () => {
+    const material = new SeededRandom(11).bytes(88)
+    const client = deriveRecordKeys({ exportKeyingMaterial: () => Buffer.from(material) }, 'client')
+    const server = deriveRecordKeys({ exportKeyingMaterial: () => Buffer.from(material) }, 'server')
+    const layouts = [
+      { sealer: new RecordSealer(client.send), key: material.subarray(0, 32), iv: material.subarray(32, 44) },
+      { sealer: new RecordSealer(server.send), key: material.subarray(44, 76), iv: material.subarray(76, 88) },
+    ]
+    for (const { sealer, key, iv } of layouts) {
+      for (let counter = 0; counter < 3; counter++) {
+        const plain = Buffer.from(`record ${counter}`)
+        const record = sealer.seal([plain], plain.length)
+        const nonce = Buffer.from(iv)
+        nonce[11] = (nonce[11] as number) ^ counter
+        const decipher = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES })
+        decipher.setAAD(record.subarray(0, RECORD_HEADER_BYTES), { plaintextLength: plain.length })
+        decipher.setAuthTag(record.subarray(record.length - TAG_BYTES))
+        const opened = Buffer.concat([decipher.update(record.subarray(RECORD_HEADER_BYTES, record.length - TAG_BYTES)), decipher.final()])
+        assert.deepEqual(opened, plain)
+      }
+    }
+  })
+
+  it('puts the whole 64-bit counter in the nonce, high word included', () => {
+    const iv = Buffer.from('000102030405060708090a0b', 'hex')
+    const nonce = writeRecordNonce(iv, 2 ** 40 + 2 ** 32 * 3 + 0x01020304, Buffer.alloc(12))
+    // counter = 0x00000103_01020304: bytes 4-7 get 0x00000103, bytes 8-11 0x01020304
+    assert.equal(nonce.toString('hex'), '00010203' + (0x04050607 ^ 0x103).toString(16).padStart(8, '0') + (0x08090a0b ^ 0x01020304).toString(16).padStart(8, '0'))
   })
 
   it('derives one key per direction: what the client seals, only the server opens', () => {
     const material = crypto.randomBytes(88)
-    const socket = { exportKeyingMaterial: (length: number, label: string) => (assert.equal(length, 88), assert.notEqual(label, 'EXPORTER-Channel-Binding'), material) }
+    // A copy each time: the derivation wipes the material it was given.
+    const socket = { exportKeyingMaterial: (length: number, label: string) => (assert.equal(length, 88), assert.notEqual(label, 'EXPORTER-Channel-Binding'), Buffer.from(material)) }
     const client = deriveRecordKeys(socket, 'client')
     const server = deriveRecordKeys(socket, 'server')
     const record = new RecordSealer(client.send).seal([Buffer.from('hi')], 2)
@@ -234,6 +270,36 @@ describe('SecureChannel over real TLS 1.3', () => {
     assert.equal((errors[0] as OverlayError).code, 'OVL_SESSION_RECORD_MALFORMED')
   })
 
+  it('lets a client that closes at once finish its handshake first, so the server reads why', async (t) => {
+    // In memory everything happens in one turn: the client's sealed records can overtake its
+    // TLS Finished (node:tls completes each write a turn later), and an end right behind them
+    // would cut the Finished off.
+    const streams = streamPair()
+    const context = (creds: TestCredentials): tls.SecureContext => tls.createSecureContext({ ...creds.credentials, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const client = new SecureChannel(streams[0], 'client', (transport) =>
+      tls.connect({ socket: transport, secureContext: context(a), ALPNProtocols: [ALPN_PROTOCOL], checkServerIdentity: () => undefined }),
+    )
+    const server = new SecureChannel(streams[1], 'server', (transport) =>
+      new tls.TLSSocket(transport, { isServer: true, secureContext: context(b), requestCert: true, rejectUnauthorized: true, ALPNProtocols: [ALPN_PROTOCOL] }),
+    )
+    t.after(() => {
+      client.destroy()
+      server.destroy()
+    })
+    const serverSecure = nextEvent(server.tls, 'secure', () => true, 5_000)
+    await nextEvent(client.tls, 'secureConnect', () => true, 5_000)
+    client.secure()
+    collect(client)
+    client.write(Buffer.from('refused: here is why'))
+    client.end()
+    await serverSecure
+    server.secure()
+    const atServer = collect(server)
+    const ended = nextEvent(server, 'end', () => true, 5_000)
+    await ended
+    assert.equal(Buffer.concat(atServer.chunks).toString(), 'refused: here is why')
+  })
+
   it('reports a stream that ends inside a record: OVL_FRAME_TRUNCATED', async (t) => {
     const { client, server, streams } = await pair(t)
     collect(server)
@@ -320,18 +386,65 @@ describe('record attacks on a real session', () => {
     })
   })
 
-  it('closes the session on random bytes as stream data, and keeps serving', async (t) => {
+  it('closes the session on random bytes as stream data: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+    await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
+      const random = new SeededRandom(7).bytes(4096)
+      assert.ok(random[0] !== RecordKind.Tls && random[0] !== RecordKind.Sealed, 'this seed starts with no record kind')
+      channel.stream.write(random)
+    })
+  })
+
+  it('closes the session on random bytes behind a well-formed SEALED header: OVL_SESSION_RECORD_INVALID', async (t) => {
+    await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', (channel) => {
+      const random = new SeededRandom(8).bytes(4096)
+      random[0] = RecordKind.Sealed
+      random.writeUInt32BE(4000, 1)
+      channel.stream.write(random)
+    })
+  })
+})
+
+describe('record attacks on a node that dials', () => {
+  let honest: TestCredentials
+  let probe: TestCredentials
+  let member: TestCredentials
+
+  before(async () => {
+    const ca = await testCa('dialer attacks CA')
+    honest = testCredentials(ca, 'honest')
+    probe = testCredentials(ca, 'probe')
+    member = testCredentials(ca, 'member')
+  })
+
+  /**
+   * The honest node dials a rogue listener (a member of the network) that
+   * breaks one rule during or right after the handshake: the dial fails with
+   * `code`, and the node, which must not crash, keeps serving.
+   */
+  async function dialFails(t: TestContext, init: Partial<RogueTlsInit>, code: ErrorCode): Promise<void> {
     const node = await startNode(t, honest)
-    const { channel, session } = await authenticatedRogue(t, node, member)
-    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
-    // A first byte that names a SEALED record: the rest is random, so the record cannot authenticate.
-    const random = new SeededRandom(7).bytes(4096)
-    random[0] = RecordKind.Sealed
-    random.writeUInt32BE(4000, 1)
-    channel.stream.write(random)
-    const error = (await down)[1]
-    assertLocalCode(error, 'OVL_SESSION_RECORD_INVALID')
-    await within(5_000, channel.closed, 'the rogue stream to close')
+    const rogue = RogueEndpoint.start(t)
+    const connecting = rejection(node.connect(rogue.address))
+    openRogueTls(await rogue.accept(), 'server', { credentials: member.credentials, ...init }).then(
+      (channel) => t.after(() => channel.destroy()),
+      () => undefined,
+    )
+    assertLocalCode(await connecting, code)
+    assert.equal(node.counts.sessions, 0)
     await assertServes(t, node, probe)
+  }
+
+  it('fails the dial on an unknown record kind right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
+    await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, Buffer.from([0x07, 0, 0, 0, 1, 0])]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
+  })
+
+  it('fails the dial on a garbage TLS record right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
+    const garbage = tlsRecord(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), new SeededRandom(9).bytes(32)]))
+    await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, garbage]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
+  })
+
+  it('fails the dial when the listener sends more TLS than a handshake takes: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+    // TLS application data after the handshake, which nobody reads: without a limit the dialer would hold all of it.
+    await dialFails(t, { beforeSecure: (socket) => new Promise((resolve) => socket.write(Buffer.alloc(256 * 1024), () => resolve())) }, 'OVL_SESSION_RECORD_MALFORMED')
   })
 })
