@@ -6,8 +6,10 @@
  *   tcp+tls         the baseline (node:tls over TCP)
  *   udx             a bare UDX stream pair
  *   udx+duplex      the same wrapped in the product's UdxDuplex adapter
- *   udx+duplex+tls  node:tls over the adapter, configured as the product's sessions (no framing, no binding)
- *   session         the product's sessions without a node: connection setup, TLS, binding, framing, codec
+ *   udx+duplex+tls  node:tls over the adapter to the end, TLS configured as the product's (no framing,
+ *                   no binding): how sessions carried their data until sealed records replaced it
+ *   session         the product's sessions without a node: connection setup, the TLS handshake,
+ *                   sealed records, binding, framing, codec
  *   overlay         the full OverlayNode session (adds the node: dispatch, rate limits, liveness, counters)
  *
  * It also counts the major (mark-compact) GCs during each layer's bulk run:
