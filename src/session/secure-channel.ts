@@ -51,6 +51,9 @@ const MAX_EARLY_BYTES = 16 * 1024
  */
 const MAX_TLS_BYTES = 64 * 1024
 
+/** What each TLS record counts against MAX_TLS_BYTES beyond its bytes: holding one costs a Buffer view. */
+const TLS_RECORD_COST_BYTES = 256
+
 /** What the TLS handshake established, read before node:tls is let go. */
 export interface HandshakeResult {
   peerCertificate: crypto.X509Certificate | undefined
@@ -130,20 +133,22 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   secure(): HandshakeResult {
     if (this.#failure !== null) throw this.#failure
     const socket = this.#tls
-    if (socket === null || socket.destroyed) throw new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', 'the connection closed during the TLS handshake')
+    if (socket === null || socket.destroyed || this.#stream.destroyed) {
+      throw new HandshakeError('OVL_TLS_HANDSHAKE_FAILED', 'the connection closed during the TLS handshake')
+    }
     const result = { peerCertificate: socket.getPeerX509Certificate(), exporter: exporterValue(socket) }
-    this.#secured = true
     const keys = deriveRecordKeys(socket, this.role)
     this.#sealer = new RecordSealer(keys.send)
     this.#opener = new RecordOpener(keys.receive)
+    this.#secured = true
     if (this.role === 'server') this.#letTlsGo()
     return result
   }
 
   /**
    * Before secure(), node:tls's own listeners (openSession's) report its
-   * errors and secure() throws the first; after, until node:tls is let go, an
-   * alert (the server refused our certificate) is the channel's error.
+   * errors and secure() throws the first; after, until a client lets node:tls
+   * go, an alert (the server refused our certificate) is the channel's error.
    */
   #onTlsError(err: Error): void {
     if (this.#tlsDone) return
@@ -246,7 +251,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     if (this.#failed) return
     if (kind === RecordKind.Tls) {
       if (this.#tlsDone) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', 'a TLS record after the TLS handshake was complete')
-      this.#tlsBytes += record.length
+      this.#tlsBytes += record.length + TLS_RECORD_COST_BYTES
       if (this.#tlsBytes > MAX_TLS_BYTES) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `more than ${MAX_TLS_BYTES} bytes of TLS records`)
       this.#pipe?.push(record.subarray(5))
       return
@@ -313,7 +318,8 @@ class TlsPipe extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.#detached) {
+    // After the stream has ended (a client closing at once), node:tls has nothing left to say.
+    if (!this.#detached && !this.#stream.writableEnded && !this.#stream.destroyed) {
       for (let offset = 0; offset < chunk.length; offset += MAX_TLS_RECORD_BYTES) {
         this.#stream.write(tlsRecord(chunk.subarray(offset, offset + MAX_TLS_RECORD_BYTES)))
       }
