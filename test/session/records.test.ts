@@ -192,7 +192,8 @@ describe('SecureChannel over real TLS 1.3', () => {
     b = testCredentials(ca, 'b')
   })
 
-  async function pair(t: TestContext): Promise<{ client: SecureChannel; server: SecureChannel; streams: [Duplex, Duplex] }> {
+  /** A client and a server channel on the two ends of an in-memory stream pair, TLS under way; destroyed after the test. */
+  function channels(t: TestContext): { client: SecureChannel; server: SecureChannel; streams: [Duplex, Duplex] } {
     const streams = streamPair()
     const context = (creds: TestCredentials): tls.SecureContext => tls.createSecureContext({ ...creds.credentials, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
     const client = new SecureChannel(streams[0], 'client', (transport) =>
@@ -201,16 +202,22 @@ describe('SecureChannel over real TLS 1.3', () => {
     const server = new SecureChannel(streams[1], 'server', (transport) =>
       new tls.TLSSocket(transport, { isServer: true, secureContext: context(b), requestCert: true, rejectUnauthorized: true, ALPNProtocols: [ALPN_PROTOCOL] }),
     )
+    t.after(() => {
+      client.destroy()
+      server.destroy()
+    })
+    return { client, server, streams }
+  }
+
+  /** Both channels with their handshakes complete and secure() called on each. */
+  async function pair(t: TestContext): Promise<{ client: SecureChannel; server: SecureChannel; streams: [Duplex, Duplex] }> {
+    const { client, server, streams } = channels(t)
     const clientTls = client.tls
     const serverTls = server.tls
     await Promise.all([nextEvent(clientTls, 'secureConnect', () => true, 5_000), nextEvent(serverTls, 'secure', () => true, 5_000)])
     const clientResult = client.secure()
     const serverResult = server.secure()
     assert.deepEqual(clientResult.exporter, serverResult.exporter)
-    t.after(() => {
-      client.destroy()
-      server.destroy()
-    })
     return { client, server, streams }
   }
 
@@ -274,18 +281,7 @@ describe('SecureChannel over real TLS 1.3', () => {
     // In memory everything happens in one turn: the client's sealed records can overtake its
     // TLS Finished (node:tls completes each write a turn later), and an end right behind them
     // would cut the Finished off.
-    const streams = streamPair()
-    const context = (creds: TestCredentials): tls.SecureContext => tls.createSecureContext({ ...creds.credentials, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
-    const client = new SecureChannel(streams[0], 'client', (transport) =>
-      tls.connect({ socket: transport, secureContext: context(a), ALPNProtocols: [ALPN_PROTOCOL], checkServerIdentity: () => undefined }),
-    )
-    const server = new SecureChannel(streams[1], 'server', (transport) =>
-      new tls.TLSSocket(transport, { isServer: true, secureContext: context(b), requestCert: true, rejectUnauthorized: true, ALPNProtocols: [ALPN_PROTOCOL] }),
-    )
-    t.after(() => {
-      client.destroy()
-      server.destroy()
-    })
+    const { client, server } = channels(t)
     const serverSecure = nextEvent(server.tls, 'secure', () => true, 5_000)
     await nextEvent(client.tls, 'secureConnect', () => true, 5_000)
     client.secure()
@@ -311,7 +307,7 @@ describe('SecureChannel over real TLS 1.3', () => {
   })
 })
 
-describe('record attacks on a real session', () => {
+describe('record attacks on real nodes', () => {
   let honest: TestCredentials
   let probe: TestCredentials
   let member: TestCredentials
@@ -323,128 +319,119 @@ describe('record attacks on a real session', () => {
     member = testCredentials(ca, 'member')
   })
 
-  /** Records the rogue writes on its stream from now on, as sent. */
-  function recordWrites(channel: RogueChannel): Buffer[] {
-    const written: Buffer[] = []
-    const write = channel.stream.write.bind(channel.stream)
-    channel.stream.write = ((chunk: Buffer) => {
-      written.push(Buffer.from(chunk))
-      return write(chunk)
-    }) as typeof channel.stream.write
-    return written
-  }
+  describe('on a session that is up', () => {
 
-  function chatFrame(text: string): Buffer {
-    const { type, body } = encodeMessage({ type: MessageType.Chat, id: 0, text })
-    return encodeFrame(type, body)
-  }
-
-  /** `attack` on an up session closes it with `code`; the rogue is told; the node keeps serving. */
-  async function refusedOnSession(t: TestContext, code: ErrorCode, attack: (channel: RogueChannel) => Promise<void> | void): Promise<void> {
-    const node = await startNode(t, honest)
-    const { channel, session } = await authenticatedRogue(t, node, member)
-    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
-    await attack(channel)
-    assertLocalCode((await down)[1], code)
-    await assertToldByClose(t, channel, code)
-    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
-    await assertServes(t, node, probe)
-  }
-
-  it('closes the session on a sealed record with one bit flipped: OVL_SESSION_RECORD_INVALID', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', (channel) => {
-      // The rogue's next record is altered on its way to the stream: one bit of its ciphertext.
+    /** Records the rogue writes on its stream from now on, as sent. */
+    function recordWrites(channel: RogueChannel): Buffer[] {
+      const written: Buffer[] = []
       const write = channel.stream.write.bind(channel.stream)
       channel.stream.write = ((chunk: Buffer) => {
-        channel.stream.write = write
-        const altered = Buffer.from(chunk)
-        altered[RECORD_HEADER_BYTES + 3] = (altered[RECORD_HEADER_BYTES + 3] as number) ^ 0x01
-        return write(altered)
+        written.push(Buffer.from(chunk))
+        return write(chunk)
       }) as typeof channel.stream.write
-      channel.channel.write(chatFrame('altered on the way'))
+      return written
+    }
+
+    function chatFrame(text: string): Buffer {
+      const { type, body } = encodeMessage({ type: MessageType.Chat, id: 0, text })
+      return encodeFrame(type, body)
+    }
+
+    /** `attack` on an up session closes it with `code`; the rogue is told; the node keeps serving. */
+    async function refusedOnSession(t: TestContext, code: ErrorCode, attack: (channel: RogueChannel) => Promise<void> | void): Promise<void> {
+      const node = await startNode(t, honest)
+      const { channel, session } = await authenticatedRogue(t, node, member)
+      const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+      await attack(channel)
+      assertLocalCode((await down)[1], code)
+      await assertToldByClose(t, channel, code)
+      await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+      await assertServes(t, node, probe)
+    }
+
+    it('closes the session on a sealed record with one bit flipped: OVL_SESSION_RECORD_INVALID', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', (channel) => {
+        // The rogue's next record is altered on its way to the stream: one bit of its ciphertext.
+        const write = channel.stream.write.bind(channel.stream)
+        channel.stream.write = ((chunk: Buffer) => {
+          channel.stream.write = write
+          const altered = Buffer.from(chunk)
+          altered[RECORD_HEADER_BYTES + 3] = (altered[RECORD_HEADER_BYTES + 3] as number) ^ 0x01
+          return write(altered)
+        }) as typeof channel.stream.write
+        channel.channel.write(chatFrame('altered on the way'))
+      })
+    })
+
+    it('closes the session on a replayed sealed record: OVL_SESSION_RECORD_INVALID', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', async (channel) => {
+        const written = recordWrites(channel)
+        channel.channel.write(chatFrame('once'))
+        const record = written.at(-1) as Buffer
+        channel.stream.write(record)
+      })
+    })
+
+    it('closes the session on a TLS record after the handshake: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
+        channel.stream.write(tlsRecord(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x01, 0x00])))
+      })
+    })
+
+    it('closes the session on a record of unknown kind: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
+        channel.stream.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x10]))
+      })
+    })
+
+    it('closes the session on random bytes as stream data: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
+        const random = new SeededRandom(7).bytes(4096)
+        assert.ok(random[0] !== RecordKind.Tls && random[0] !== RecordKind.Sealed, 'this seed starts with no record kind')
+        channel.stream.write(random)
+      })
+    })
+
+    it('closes the session on random bytes behind a well-formed SEALED header: OVL_SESSION_RECORD_INVALID', async (t) => {
+      await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', (channel) => {
+        const random = new SeededRandom(8).bytes(4096)
+        random[0] = RecordKind.Sealed
+        random.writeUInt32BE(4000, 1)
+        channel.stream.write(random)
+      })
     })
   })
 
-  it('closes the session on a replayed sealed record: OVL_SESSION_RECORD_INVALID', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', async (channel) => {
-      const written = recordWrites(channel)
-      channel.channel.write(chatFrame('once'))
-      const record = written.at(-1) as Buffer
-      channel.stream.write(record)
+  describe('on a node that dials', () => {
+
+    /**
+     * The honest node dials a rogue listener (a member of the network) that
+     * breaks one rule during or right after the handshake: the dial fails with
+     * `code`, and the node, which must not crash, keeps serving.
+     */
+    async function dialFails(t: TestContext, init: Partial<RogueTlsInit>, code: ErrorCode): Promise<void> {
+      const node = await startNode(t, honest)
+      const rogue = RogueEndpoint.start(t)
+      const connecting = rejection(node.connect(rogue.address))
+      const opening = openRogueTls(await rogue.accept(), 'server', { credentials: member.credentials, ...init })
+      t.after(async () => (await opening.catch(() => null))?.destroy())
+      assertLocalCode(await connecting, code)
+      assert.equal(node.counts.sessions, 0)
+      await assertServes(t, node, probe)
+    }
+
+    it('fails the dial on an unknown record kind right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
+      await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, Buffer.from([0x07, 0, 0, 0, 1, 0])]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
     })
-  })
 
-  it('closes the session on a TLS record after the handshake: OVL_SESSION_RECORD_MALFORMED', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
-      channel.stream.write(tlsRecord(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x01, 0x00])))
+    it('fails the dial on a garbage TLS record right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
+      const garbage = tlsRecord(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), new SeededRandom(9).bytes(32)]))
+      await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, garbage]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
     })
-  })
 
-  it('closes the session on a record of unknown kind: OVL_SESSION_RECORD_MALFORMED', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
-      channel.stream.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x10]))
+    it('fails the dial when the listener sends more TLS than a handshake takes: OVL_SESSION_RECORD_MALFORMED', async (t) => {
+      // TLS application data after the handshake, which nobody reads: without a limit the dialer would hold all of it.
+      await dialFails(t, { beforeSecure: (socket) => new Promise((resolve) => socket.write(Buffer.alloc(256 * 1024), () => resolve())) }, 'OVL_SESSION_RECORD_MALFORMED')
     })
-  })
-
-  it('closes the session on random bytes as stream data: OVL_SESSION_RECORD_MALFORMED', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_MALFORMED', (channel) => {
-      const random = new SeededRandom(7).bytes(4096)
-      assert.ok(random[0] !== RecordKind.Tls && random[0] !== RecordKind.Sealed, 'this seed starts with no record kind')
-      channel.stream.write(random)
-    })
-  })
-
-  it('closes the session on random bytes behind a well-formed SEALED header: OVL_SESSION_RECORD_INVALID', async (t) => {
-    await refusedOnSession(t, 'OVL_SESSION_RECORD_INVALID', (channel) => {
-      const random = new SeededRandom(8).bytes(4096)
-      random[0] = RecordKind.Sealed
-      random.writeUInt32BE(4000, 1)
-      channel.stream.write(random)
-    })
-  })
-})
-
-describe('record attacks on a node that dials', () => {
-  let honest: TestCredentials
-  let probe: TestCredentials
-  let member: TestCredentials
-
-  before(async () => {
-    const ca = await testCa('dialer attacks CA')
-    honest = testCredentials(ca, 'honest')
-    probe = testCredentials(ca, 'probe')
-    member = testCredentials(ca, 'member')
-  })
-
-  /**
-   * The honest node dials a rogue listener (a member of the network) that
-   * breaks one rule during or right after the handshake: the dial fails with
-   * `code`, and the node, which must not crash, keeps serving.
-   */
-  async function dialFails(t: TestContext, init: Partial<RogueTlsInit>, code: ErrorCode): Promise<void> {
-    const node = await startNode(t, honest)
-    const rogue = RogueEndpoint.start(t)
-    const connecting = rejection(node.connect(rogue.address))
-    openRogueTls(await rogue.accept(), 'server', { credentials: member.credentials, ...init }).then(
-      (channel) => t.after(() => channel.destroy()),
-      () => undefined,
-    )
-    assertLocalCode(await connecting, code)
-    assert.equal(node.counts.sessions, 0)
-    await assertServes(t, node, probe)
-  }
-
-  it('fails the dial on an unknown record kind right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
-    await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, Buffer.from([0x07, 0, 0, 0, 1, 0])]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
-  })
-
-  it('fails the dial on a garbage TLS record right behind the handshake flight: OVL_TLS_HANDSHAKE_FAILED', async (t) => {
-    const garbage = tlsRecord(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), new SeededRandom(9).bytes(32)]))
-    await dialFails(t, { tamperTls: (record, index) => (index === 0 ? Buffer.concat([record, garbage]) : record) }, 'OVL_TLS_HANDSHAKE_FAILED')
-  })
-
-  it('fails the dial when the listener sends more TLS than a handshake takes: OVL_SESSION_RECORD_MALFORMED', async (t) => {
-    // TLS application data after the handshake, which nobody reads: without a limit the dialer would hold all of it.
-    await dialFails(t, { beforeSecure: (socket) => new Promise((resolve) => socket.write(Buffer.alloc(256 * 1024), () => resolve())) }, 'OVL_SESSION_RECORD_MALFORMED')
   })
 })
