@@ -36,9 +36,10 @@ const RECORD_KEYS_LABEL = 'EXPORTER-p2p-overlay-record-keys'
 const KEY_BYTES = 32
 const IV_BYTES = 12
 /**
- * A session closes before its counter could wrap. ChaCha20-Poly1305 has no
- * practical per-key limit below 2^64 records (RFC 8446 5.5); 2^48 records of
- * even one byte is years at any rate UDX reaches.
+ * A counter never wraps: past this many records under one key, sealing
+ * throws and opening fails. ChaCha20-Poly1305 has no practical per-key limit
+ * below 2^64 records (RFC 8446 5.5); 2^48 records of even one byte is years
+ * at any rate UDX reaches.
  */
 const MAX_RECORDS = 2 ** 48
 
@@ -71,17 +72,19 @@ export function writeRecordNonce(iv: Buffer, counter: number, out: Buffer): Buff
   return out
 }
 
-/** The nonces of one direction, in order. */
-class NonceSequence {
+/** One direction's key and the nonces of its records, in order. */
+class Direction {
+  readonly key: Buffer
   readonly #iv: Buffer
   readonly #nonce = Buffer.alloc(IV_BYTES)
   #counter = 0
 
-  constructor(iv: Buffer) {
-    this.#iv = iv
+  constructor(keys: RecordKeys) {
+    this.key = keys.key
+    this.#iv = keys.iv
   }
 
-  next(): Buffer {
+  nextNonce(): Buffer {
     if (this.#counter >= MAX_RECORDS) throw new ProtocolError('OVL_SESSION_RECORD_INVALID', `the session reached ${MAX_RECORDS} records under one key`)
     return writeRecordNonce(this.#iv, this.#counter++, this.#nonce)
   }
@@ -102,12 +105,10 @@ export function tlsRecord(bytes: Uint8Array): Buffer {
 
 /** Seals this side's records, in order. */
 export class RecordSealer {
-  readonly #key: Buffer
-  readonly #nonces: NonceSequence
+  readonly #direction: Direction
 
   constructor(keys: RecordKeys) {
-    this.#key = keys.key
-    this.#nonces = new NonceSequence(keys.iv)
+    this.#direction = new Direction(keys)
   }
 
   /** One SEALED record of the pieces, in order (`bytes` in all, at most MAX_SEALED_PLAINTEXT_BYTES), encrypted in place. */
@@ -121,26 +122,26 @@ export class RecordSealer {
     }
     const header = record.subarray(0, RECORD_HEADER_BYTES)
     const plaintext = record.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes)
-    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(record.subarray(RECORD_HEADER_BYTES), plaintext, header, null, this.#nonces.next(), this.#key)
+    const direction = this.#direction
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(record.subarray(RECORD_HEADER_BYTES), plaintext, header, null, direction.nextNonce(), direction.key)
     return record
   }
 }
 
 /** Opens the peer's records, in order. */
 export class RecordOpener {
-  readonly #key: Buffer
-  readonly #nonces: NonceSequence
+  readonly #direction: Direction
 
   constructor(keys: RecordKeys) {
-    this.#key = keys.key
-    this.#nonces = new NonceSequence(keys.iv)
+    this.#direction = new Direction(keys)
   }
 
-  /** The plaintext of a whole SEALED record (header included); throws OVL_RECORD_INVALID if it does not authenticate. */
+  /** The plaintext of a whole SEALED record (header included); throws OVL_SESSION_RECORD_INVALID if it does not authenticate. */
   open(record: Buffer): Buffer {
     const plaintext = Buffer.allocUnsafe(record.length - RECORD_HEADER_BYTES - TAG_BYTES)
+    const direction = this.#direction
     try {
-      sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, record.subarray(RECORD_HEADER_BYTES), record.subarray(0, RECORD_HEADER_BYTES), this.#nonces.next(), this.#key)
+      sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, record.subarray(RECORD_HEADER_BYTES), record.subarray(0, RECORD_HEADER_BYTES), direction.nextNonce(), direction.key)
     } catch (err) {
       if (err instanceof ProtocolError) throw err
       throw new ProtocolError('OVL_SESSION_RECORD_INVALID', 'a sealed record does not authenticate (altered, replayed, reordered, or not sealed by the peer)')
@@ -165,7 +166,7 @@ export class RecordReader {
     return this.#buffered
   }
 
-  /** Feeds bytes; calls `onRecord` with each whole record (header included). Throws OVL_RECORD_MALFORMED. */
+  /** Feeds bytes; calls `onRecord` with each whole record (header included). Throws OVL_SESSION_RECORD_MALFORMED. */
   push(chunk: Buffer, onRecord: (kind: number, record: Buffer) => void): void {
     let offset = 0
     if (this.#buffered > 0) {

@@ -5,8 +5,8 @@
  *
  * Why not TLS records to the end: node:tls can only drive a stream that is not
  * a native handle through Node's JSStreamSocket, which calls into JavaScript
- * and back for every write and read; on this machine that cost 40 us per
- * 64-byte round trip and about 120 KiB per session (docs/benchmarks.md). A
+ * and back for every write and read; on this machine that cost 22-46 us per
+ * 64-byte round trip and 100+ KiB per session (docs/benchmarks.md). A
  * sealed record costs one libsodium call each way.
  *
  * The handshake is node:tls's alone (TLS 1.3 only, certificates both ways,
@@ -33,6 +33,7 @@ import {
   deriveRecordKeys,
   MAX_SEALED_PLAINTEXT_BYTES,
   MAX_TLS_RECORD_BYTES,
+  RECORD_HEADER_BYTES,
   RecordKind,
   RecordOpener,
   RecordReader,
@@ -102,7 +103,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     super()
     this.role = role
     this.#stream = stream
-    const pipe = new TlsPipe(stream)
+    const pipe = new TlsPipe(stream, (record) => this.#send(record))
     this.#pipe = pipe
     stream.on('data', (chunk: Buffer) => this.#onData(chunk))
     stream.on('end', () => this.#onEnd())
@@ -253,7 +254,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       if (this.#tlsDone) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', 'a TLS record after the TLS handshake was complete')
       this.#tlsBytes += record.length + TLS_RECORD_COST_BYTES
       if (this.#tlsBytes > MAX_TLS_BYTES) throw new ProtocolError('OVL_SESSION_RECORD_MALFORMED', `more than ${MAX_TLS_BYTES} bytes of TLS records`)
-      this.#pipe?.push(record.subarray(5))
+      this.#pipe?.push(record.subarray(RECORD_HEADER_BYTES))
       return
     }
     if (!this.#started) {
@@ -302,11 +303,14 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
  */
 class TlsPipe extends Duplex {
   readonly #stream: Duplex
+  /** Sends a record on the stream (the channel's, so its byte count includes the handshake). */
+  readonly #send: (record: Buffer) => void
   #detached = false
 
-  constructor(stream: Duplex) {
+  constructor(stream: Duplex, send: (record: Buffer) => void) {
     super({ allowHalfOpen: false })
     this.#stream = stream
+    this.#send = send
   }
 
   detach(): void {
@@ -321,7 +325,7 @@ class TlsPipe extends Duplex {
     // After the stream has ended (a client closing at once), node:tls has nothing left to say.
     if (!this.#detached && !this.#stream.writableEnded && !this.#stream.destroyed) {
       for (let offset = 0; offset < chunk.length; offset += MAX_TLS_RECORD_BYTES) {
-        this.#stream.write(tlsRecord(chunk.subarray(offset, offset + MAX_TLS_RECORD_BYTES)))
+        this.#send(tlsRecord(chunk.subarray(offset, offset + MAX_TLS_RECORD_BYTES)))
       }
     }
     callback()
