@@ -5,9 +5,10 @@
  *   tcp             plain TCP sockets, no TLS
  *   tcp+tls         the baseline (node:tls over TCP)
  *   udx             a bare UDX stream pair
- *   udx+duplex      the same wrapped in the product's UdxDuplex adapter
- *   udx+duplex+tls  node:tls over the adapter to the end, TLS configured as the product's (no framing,
- *                   no binding): how sessions carried their data until sealed records replaced it
+ *   udx+port        the same in the product's UdxPort (what a session's channel runs on)
+ *   udx+tls         node:tls to the end over the port, TLS configured as the product's (no framing,
+ *                   no binding): the issue's "UDX + node:tls, bare" reference, and how sessions
+ *                   carried their data until sealed records replaced it
  *   session         the product's sessions without a node: connection setup, the TLS handshake,
  *                   sealed records, binding, framing, codec
  *   overlay         the full OverlayNode session (adds the node: dispatch, rate limits, liveness, counters)
@@ -15,12 +16,12 @@
  * It also counts the major (mark-compact) GCs during each layer's bulk run:
  * large short-lived Buffers per message show up there first.
  *
- * For the two layers that go through UdxDuplex it also counts writes into UDX
+ * For the layers that go through UdxPort it also counts writes into UDX
  * and UDX packets per payload during a 1 KiB message run.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 import type { UDXStream } from 'udx-native'
-import { UdxDuplex } from '../src/transport/stream-adapter.js'
+import { UdxPort } from '../src/transport/udx-port.js'
 import { TlsBaseline } from './baseline-tls.js'
 import type { BenchContext, BenchSection, SectionResult } from './harness.js'
 import { TcpContender, UdxContender } from './layers.js'
@@ -33,7 +34,7 @@ import { round, summarize } from './stats.js'
 import { closeAll } from './wait.js'
 
 interface WriteCounts {
-  /** Writes into UDX through UdxDuplex, per payload, by the sending side. */
+  /** Writes into UDX through UdxPort, per payload, by the sending side. */
   udx_writes_per_payload: number
   bytes_per_udx_write: number
   /** UDX packets sent per payload: data (sender) and acknowledgements (receiver). */
@@ -41,16 +42,16 @@ interface WriteCounts {
   ack_packets_per_payload: number
 }
 
-/** Counts UdxDuplex writes and UDX packets while `count` payloads of `bytes` go one way over a fresh link. */
+/** Counts UdxPort writes and UDX packets while `count` payloads of `bytes` go one way over a fresh link. */
 async function countWrites(contender: Contender, bytes: number, count: number): Promise<WriteCounts> {
-  const writes = new Map<UdxDuplex, { writes: number; bytes: number }>()
-  const original = UdxDuplex.prototype._write
-  UdxDuplex.prototype._write = function (this: UdxDuplex, chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+  const writes = new Map<UdxPort, { writes: number; bytes: number }>()
+  const original = UdxPort.prototype.write
+  UdxPort.prototype.write = function (this: UdxPort, chunk: Buffer): boolean {
     const entry = writes.get(this) ?? { writes: 0, bytes: 0 }
     entry.writes++
     entry.bytes += chunk.length
     writes.set(this, entry)
-    original.call(this, chunk, encoding, callback)
+    return original.call(this, chunk)
   }
   try {
     const link = await contender.dial()
@@ -58,10 +59,10 @@ async function countWrites(contender: Contender, bytes: number, count: number): 
       const payload = contender.payload(bytes)
       await streamOn(link, payload, bytes, Math.ceil(count / 10), contender.label)
       const packets = (stream: UDXStream): number => stream.packetsTransmitted
-      const duplexes = [...writes.keys()]
-      const before = new Map(duplexes.map((d) => [d, { ...(writes.get(d) as { writes: number; bytes: number }), packets: packets(d.udx) }]))
+      const ports = [...writes.keys()]
+      const before = new Map(ports.map((d) => [d, { ...(writes.get(d) as { writes: number; bytes: number }), packets: packets(d.udx) }]))
       await streamOn(link, payload, bytes, count, contender.label)
-      const deltas = duplexes.map((d) => {
+      const deltas = ports.map((d) => {
         const now = writes.get(d) as { writes: number; bytes: number }
         const then = before.get(d) as { writes: number; bytes: number; packets: number }
         return { writes: now.writes - then.writes, bytes: now.bytes - then.bytes, packets: packets(d.udx) - then.packets }
@@ -79,7 +80,7 @@ async function countWrites(contender: Contender, bytes: number, count: number): 
       await link.close()
     }
   } finally {
-    UdxDuplex.prototype._write = original
+    UdxPort.prototype.write = original
   }
 }
 
@@ -139,7 +140,7 @@ export const diagnosticsSection: BenchSection = {
       () => new TcpContender().start(),
       () => TlsBaseline.start(ctx.fixture),
       async () => new UdxContender('bare', ctx.fixture),
-      async () => new UdxContender('duplex', ctx.fixture),
+      async () => new UdxContender('port', ctx.fixture),
       async () => new UdxContender('tls', ctx.fixture),
       async () => new OverlaySessionContender(ctx.fixture),
       () => OverlayNodeContender.start(ctx.fixture),
@@ -149,12 +150,12 @@ export const diagnosticsSection: BenchSection = {
       try {
         const name = layerName(contender)
         layers[name] = await measureLayer(ctx, contender)
-        if (name === 'udx+duplex+tls' || name === 'session' || name === 'overlay') counts[name] = await countWrites(contender, SMALL_MESSAGE_BYTES, Math.min(scale(ctx), 20_000))
+        if (name === 'udx+tls' || name === 'session' || name === 'overlay') counts[name] = await countWrites(contender, SMALL_MESSAGE_BYTES, Math.min(scale(ctx), 20_000))
       } finally {
         await closeAll([contender])
       }
     }
-    for (const kind of ['tcp', 'baseline', 'udx', 'udx+duplex', 'udx+duplex+tls', 'overlay'] as const) {
+    for (const kind of ['tcp', 'baseline', 'udx', 'udx+port', 'udx+tls', 'overlay'] as const) {
       ctx.progress(`diagnostics: memory, ${kind}`)
       const report = await runMemoryChild(kind, ctx.fixture.dir, ctx.scale.memorySessions)
       // The memory child's 'overlay' kind is sessions without a node (as in the memory section).

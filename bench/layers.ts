@@ -1,14 +1,17 @@
 /**
  * Layer contenders for the diagnostics: plain TCP, and UDX streams bare, in the
- * product's UdxDuplex adapter, and with node:tls over that adapter (configured
- * as src/session/handshake.ts configures sessions, without framing or binding).
+ * product's UdxPort, and with node:tls to the end over them (configured as
+ * src/session/handshake.ts configures sessions, without framing or binding:
+ * the issue's "UDX + node:tls, bare" reference, and how sessions carried their
+ * data before sealed records).
  */
 import net from 'node:net'
+import { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import UDX, { type UDXSocket } from 'udx-native'
 import { ALPN_PROTOCOL } from '../src/constants.js'
 import { TlsConfig } from '../src/session/tls-context.js'
-import { UdxDuplex } from '../src/transport/stream-adapter.js'
+import { UdxPort } from '../src/transport/udx-port.js'
 import type { Fixture } from './fixture.js'
 import { ByteStreamLink, type ByteStream, type Contender, type Link, type Payload } from './link.js'
 import { deferred, nextEvent, within, type Deferred } from './wait.js'
@@ -77,23 +80,64 @@ export class TcpContender extends PairContender {
   }
 }
 
+/**
+ * node:tls needs a node:stream Duplex under it: this one passes bytes to and
+ * from a UdxPort (the product's sessions no longer run node:tls past the
+ * handshake, so only this diagnostic needs it).
+ */
+class PortDuplex extends Duplex {
+  readonly #port: UdxPort
+  #onDrain: (() => void) | null = null
+
+  constructor(port: UdxPort) {
+    super({ allowHalfOpen: false })
+    this.#port = port
+    port.on('data', (chunk) => this.push(chunk))
+    port.on('end', () => this.push(null))
+    port.on('drain', () => {
+      const onDrain = this.#onDrain
+      this.#onDrain = null
+      onDrain?.()
+    })
+    port.on('error', (err) => this.destroy(err))
+    port.on('close', () => this.destroy())
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#port.write(chunk)) callback()
+    else this.#onDrain = callback
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#port.end()
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#port.destroy(error ?? undefined)
+    callback(error)
+  }
+}
+
 /** Two UDX sockets in one UDX instance; each pair is two streams connected to each other. */
-export type UdxMode = 'bare' | 'duplex' | 'tls'
+export type UdxMode = 'bare' | 'port' | 'tls'
 
 export class UdxContender extends PairContender {
   readonly label: string
   readonly #udx = new UDX()
   readonly #a: UDXSocket
   readonly #b: UDXSocket
-  readonly #mode: 'bare' | 'duplex' | 'tls'
+  readonly #mode: UdxMode
   readonly #clientTls: TlsConfig | null
   readonly #serverTls: TlsConfig | null
   #nextId = 1
 
-  constructor(mode: 'bare' | 'duplex' | 'tls', fixture: Fixture) {
+  constructor(mode: UdxMode, fixture: Fixture) {
     super()
     this.#mode = mode
-    this.label = { bare: 'udx', duplex: 'udx+duplex', tls: 'udx+duplex+tls' }[mode]
+    this.label = { bare: 'udx', port: 'udx+port', tls: 'udx+tls' }[mode]
     this.#a = this.#udx.createSocket()
     this.#b = this.#udx.createSocket()
     this.#a.bind(0, '127.0.0.1')
@@ -110,9 +154,11 @@ export class UdxContender extends PairContender {
     sa.connect(this.#a, idb, this.#b.address().port, '127.0.0.1')
     sb.connect(this.#b, ida, this.#a.address().port, '127.0.0.1')
     if (this.#mode === 'bare') return [sa as unknown as ByteStream, sb as unknown as ByteStream]
-    const da = new UdxDuplex(sa)
-    const db = new UdxDuplex(sb)
-    if (this.#mode === 'duplex') return [da, db]
+    const pa = new UdxPort(sa)
+    const pb = new UdxPort(sb)
+    if (this.#mode === 'port') return [pa, pb]
+    const da = new PortDuplex(pa)
+    const db = new PortDuplex(pb)
     // As src/session/handshake.ts does it.
     const client = tls.connect({ socket: da, secureContext: this.#clientTls?.context, ALPNProtocols: [ALPN_PROTOCOL], rejectUnauthorized: true, checkServerIdentity: () => undefined })
     const server = new tls.TLSSocket(db, { isServer: true, secureContext: this.#serverTls?.context, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [ALPN_PROTOCOL] })

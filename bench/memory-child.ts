@@ -7,7 +7,7 @@
  *   node --import tsx --expose-gc bench/memory-child.ts <kind> <fixture dir> <count> [echo bytes]
  *
  * Kinds: baseline, overlay (sessions), overlay-node (idle nodes), and the
- * diagnostics' layers: tcp, udx, udx+duplex, udx+duplex+tls.
+ * diagnostics' layers: tcp, udx, udx+port, udx+tls.
  */
 import { OverlayNode } from '../src/node/node.js'
 import { TlsBaseline } from './baseline-tls.js'
@@ -23,8 +23,8 @@ const LINK_KINDS = {
   overlay: async (fixture: Fixture): Promise<Contender> => new OverlaySessionContender(fixture),
   tcp: (): Promise<Contender> => new TcpContender().start(),
   udx: async (fixture: Fixture): Promise<Contender> => new UdxContender('bare', fixture),
-  'udx+duplex': async (fixture: Fixture): Promise<Contender> => new UdxContender('duplex', fixture),
-  'udx+duplex+tls': async (fixture: Fixture): Promise<Contender> => new UdxContender('tls', fixture),
+  'udx+port': async (fixture: Fixture): Promise<Contender> => new UdxContender('port', fixture),
+  'udx+tls': async (fixture: Fixture): Promise<Contender> => new UdxContender('tls', fixture),
 }
 
 export type LinkKind = keyof typeof LINK_KINDS

@@ -9,7 +9,7 @@ import { ALPN_PROTOCOL } from '../constants.js'
 import { abortError, HandshakeError, type OverlayError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { Connection } from '../transport/connection.js'
-import { UdxDuplex } from '../transport/stream-adapter.js'
+import { UdxPort } from '../transport/udx-port.js'
 import type { TlsRole } from './binding.js'
 import type { RevocationList } from './revocation.js'
 import { SecureChannel, type HandshakeResult } from './secure-channel.js'
@@ -30,7 +30,7 @@ export interface HandshakeInit<M> {
 export async function openSession<M>(init: HandshakeInit<M>): Promise<Session<M>> {
   const { connection } = init
   const role: TlsRole = connection.direction === 'outbound' ? 'client' : 'server'
-  const channel = new SecureChannel(new UdxDuplex(connection.stream), role, (transport) => startTls(transport, role, init.tls))
+  const channel = new SecureChannel(new UdxPort(connection.stream), role, (transport) => startTls(transport, role, init.tls))
   const socket = channel.tls
   const signal = connection.signal
   let handshake: HandshakeResult

@@ -27,6 +27,7 @@ import { EventEmitter } from 'node:events'
 import { Duplex } from 'node:stream'
 import type tls from 'node:tls'
 import { HandshakeError, OverlayError, ProtocolError } from '../errors.js'
+import type { ByteStream } from '../transport/udx-port.js'
 import { exporterValue, type TlsRole } from './binding.js'
 import { mapTlsError } from './tls-errors.js'
 import {
@@ -78,7 +79,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   bytesRead = 0
   bytesWritten = 0
   #secured = false
-  readonly #stream: Duplex
+  readonly #stream: ByteStream
   #pipe: TlsPipe | null
   readonly #reader = new RecordReader()
   #sealer: RecordSealer | null = null
@@ -99,7 +100,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   readonly #onRecord = (kind: number, record: Buffer): void => this.#record(kind, record)
 
   /** `startTls` builds the TLS socket (client or server) on the Duplex it is given. */
-  constructor(stream: Duplex, role: TlsRole, startTls: (transport: Duplex) => tls.TLSSocket) {
+  constructor(stream: ByteStream, role: TlsRole, startTls: (transport: Duplex) => tls.TLSSocket) {
     super()
     this.role = role
     this.#stream = stream
@@ -302,12 +303,12 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
  * under node:tls directly; once detached, node:tls can no longer touch it.
  */
 class TlsPipe extends Duplex {
-  readonly #stream: Duplex
+  readonly #stream: ByteStream
   /** Sends a record on the stream (the channel's, so its byte count includes the handshake). */
   readonly #send: (record: Buffer) => void
   #detached = false
 
-  constructor(stream: Duplex, send: (record: Buffer) => void) {
+  constructor(stream: ByteStream, send: (record: Buffer) => void) {
     super({ allowHalfOpen: false })
     this.#stream = stream
     this.#send = send

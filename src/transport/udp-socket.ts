@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import UDX, { type UDXSocket, type UDXStream, type UdxAddress } from 'udx-native'
 import { ClosedError, SetupError } from '../errors.js'
-import { isClosingByItself } from './stream-adapter.js'
+import { isClosingByItself } from './udx-port.js'
 
 export type DatagramHandler = (data: Buffer, from: UdxAddress) => void
 

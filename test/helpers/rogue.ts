@@ -2,7 +2,7 @@
  * A rogue peer the test fully controls, built from the real lower layers:
  *
  *   RogueEndpoint   UdpSocket + ConnectionSetup: a connected UDX stream, dialed or accepted
- *   openRogueTls()  UdxDuplex + SecureChannel + node:tls with the rogue's own
+ *   openRogueTls()  UdxPort + SecureChannel + node:tls with the rogue's own
  *                   SecureContext (it checks nothing unless told to)
  *   RogueChannel    frames by hand: encodeFrame, SessionFrame, the binding primitives
  *   RawUdp          a bare UDP socket for hand-made datagrams, counting what comes back
@@ -29,7 +29,7 @@ import type { TlsCredentials } from '../../src/session/tls-context.js'
 import { mapTlsError } from '../../src/session/tls-errors.js'
 import type { Connection, RemoteAddress } from '../../src/transport/connection.js'
 import { ConnectionSetup } from '../../src/transport/connection-setup.js'
-import { UdxDuplex } from '../../src/transport/stream-adapter.js'
+import { UdxPort } from '../../src/transport/udx-port.js'
 import { UdpSocket } from '../../src/transport/udp-socket.js'
 import { isChat, startNode } from './nodes.js'
 import type { TestCredentials } from './pki.js'
@@ -125,7 +125,7 @@ export interface RogueTlsInit {
  */
 export async function openRogueTls(connection: Connection, role: TlsRole, init: RogueTlsInit): Promise<RogueChannel> {
   connection.established() // the rogue's own half-open timer must not interfere
-  const stream = new UdxDuplex(connection.stream)
+  const stream = new UdxPort(connection.stream)
   const tamper = init.tamperTls
   if (tamper) {
     const write = stream.write.bind(stream) as (chunk: Buffer) => boolean
@@ -189,7 +189,7 @@ export async function rogueTlsFailure(opening: Promise<RogueChannel>): Promise<O
 export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
   readonly channel: SecureChannel
   /** The stream under the records: for bytes the rogue writes around the record layer. */
-  readonly stream: UdxDuplex
+  readonly stream: UdxPort
   readonly role: TlsRole
   readonly alpnProtocol: string | false | null
   /** Every frame received, in order. */
@@ -201,7 +201,7 @@ export class RogueChannel extends EventEmitter<{ frame: [frame: Frame] }> {
   readonly #decoder = new FrameDecoder(0xffffffff)
   readonly #handshake: HandshakeResult
 
-  constructor(channel: SecureChannel, stream: UdxDuplex, handshake: HandshakeResult, alpnProtocol: string | false | null) {
+  constructor(channel: SecureChannel, stream: UdxPort, handshake: HandshakeResult, alpnProtocol: string | false | null) {
     super()
     this.channel = channel
     this.stream = stream

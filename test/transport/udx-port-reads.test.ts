@@ -1,5 +1,5 @@
 /**
- * How UdxDuplex passes received bytes up: a small packet at once (inside the
+ * How UdxPort passes received bytes up: a small packet at once (inside the
  * UDX stream's own 'data' event), runs of full-size packets together and in
  * order, nothing lost before 'end'.
  */
@@ -7,11 +7,11 @@ import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import type { UDXStream } from 'udx-native'
-import { UdxDuplex } from '../../src/transport/stream-adapter.js'
+import { UdxPort } from '../../src/transport/udx-port.js'
 import { UdpSocket } from '../../src/transport/udp-socket.js'
 import { nextEvent, within } from '../helpers/wait.js'
 
-function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxDuplex; db: UdxDuplex } {
+function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxPort; db: UdxPort } {
   const a = new UdpSocket()
   const b = new UdpSocket()
   const { port: portA } = a.bind(0, '127.0.0.1')
@@ -20,8 +20,8 @@ function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxDuplex; db
   const sb = b.createStream()
   sa.connect(a.raw, sb.id, portB, '127.0.0.1')
   sb.connect(b.raw, sa.id, portA, '127.0.0.1')
-  const da = new UdxDuplex(sa)
-  const db = new UdxDuplex(sb)
+  const da = new UdxPort(sa)
+  const db = new UdxPort(sb)
   t.after(async () => {
     da.destroy()
     db.destroy()
@@ -30,15 +30,15 @@ function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxDuplex; db
   return { sa, sb, da, db }
 }
 
-describe('UdxDuplex reads', () => {
+describe('UdxPort reads', () => {
   it('passes a small packet up within the packet\'s own event, not a turn later', async (t) => {
     const { sb, da, db } = pair(t)
     const seen: Buffer[] = []
     db.on('data', (chunk: Buffer) => seen.push(chunk))
-    // Registered after UdxDuplex's own listener: runs right after it, for the same packet.
+    // Registered after UdxPort's own listener: runs right after it, for the same packet.
     const delivered = new Promise<number>((resolve) => sb.once('data', () => resolve(seen.length)))
     da.write(Buffer.from('ping'))
-    assert.equal(await within(5_000, delivered), 1, 'the Duplex had already emitted the packet')
+    assert.equal(await within(5_000, delivered), 1, 'the port had already emitted the packet')
     assert.equal(Buffer.concat(seen).toString(), 'ping')
   })
 
@@ -48,7 +48,8 @@ describe('UdxDuplex reads', () => {
     const chunks: Buffer[] = []
     db.on('data', (chunk: Buffer) => chunks.push(chunk))
     const ended = nextEvent(db, 'end', () => true, 30_000)
-    da.end(sent)
+    da.write(sent)
+    da.end()
     await ended
     assert.ok(Buffer.concat(chunks).equals(sent), 'every byte, in order')
     // One chunk per packet before; runs of about 20 packets per chunk measured here.
@@ -68,7 +69,8 @@ describe('UdxDuplex reads', () => {
     assert.ok(Buffer.concat(got).equals(burst))
     const tail = Buffer.alloc(3_000, 0x43)
     const ended = nextEvent(db, 'end')
-    da.end(tail)
+    da.write(tail)
+    da.end()
     await ended
     assert.ok(Buffer.concat(got).equals(Buffer.concat([burst, tail])))
   })
