@@ -25,8 +25,12 @@ type OverlaySession = Session<Message>
 export const NETCHECK_INTERVAL_MS = 5 * 60_000
 /** After the first session: a moment for a second one, so two STUN servers can compare mappings. */
 const FIRST_CHECK_DELAY_MS = 500
-/** After an inconclusive check. */
-const RECHECK_UNKNOWN_MS = 30_000
+/**
+ * After an inconclusive check (one server answered, none to ask yet): the
+ * first look again comes soon, since on a lossy link one lost answer is the
+ * usual cause; each further one waits twice as long, up to the last value.
+ */
+const RECHECK_UNKNOWN_MS = [5_000, 10_000, 20_000, 30_000] as const
 /** With no session yet: check anyway after this long. */
 const START_CHECK_DELAY_MS = 3_000
 
@@ -68,6 +72,8 @@ export class NatMonitor extends EventEmitter<NatMonitorEvents> {
   #checking: Promise<void> | null = null
   #stopped = false
   #last: NetcheckReport | null = null
+  /** Inconclusive checks in a row. */
+  #inconclusive = 0
 
   constructor(init: NatMonitorInit) {
     super()
@@ -110,8 +116,18 @@ export class NatMonitor extends EventEmitter<NatMonitorEvents> {
     this.#timer = setTimeout(() => {
       this.#timer = null
       // Unknown (one server answered, or none to ask yet): look again soon, with the peers found meanwhile.
-      void this.check().finally(() => !this.#stopped && this.#schedule(this.#last?.behaviour === 'unknown' || this.#last === null ? RECHECK_UNKNOWN_MS : NETCHECK_INTERVAL_MS))
+      void this.check().finally(() => !this.#stopped && this.#schedule(this.#nextCheckMs()))
     }, ms).unref()
+  }
+
+  #nextCheckMs(): number {
+    if (this.#last !== null && this.#last.behaviour !== 'unknown') {
+      this.#inconclusive = 0
+      return NETCHECK_INTERVAL_MS
+    }
+    const delay = RECHECK_UNKNOWN_MS[Math.min(this.#inconclusive, RECHECK_UNKNOWN_MS.length - 1)] as number
+    this.#inconclusive++
+    return delay
   }
 
   /** STUN servers: configured ones; else bootstrap peers and the public peers this node has sessions with. */
