@@ -9,6 +9,7 @@
  * Kinds: baseline, overlay (sessions), overlay-node (idle nodes), and the
  * diagnostics' layers: tcp, udx, udx+port, udx+tls.
  */
+import v8 from 'node:v8'
 import { OverlayNode } from '../src/node/node.js'
 import { TlsBaseline } from './baseline-tls.js'
 import { loadFixture, type Fixture } from './fixture.js'
@@ -40,7 +41,17 @@ export interface MemoryReport {
   /** Size of the one echo each session carried before the measurement. */
   echo_bytes: number
   gc: boolean
+  /** RSS growth per link, less young_kib: what the open links hold (the memory figure). */
   rss_kib: number
+  /** RSS growth per link as measured, V8's young generation included. */
+  rss_raw_kib: number
+  /**
+   * Growth of V8's young generation (new space) per link. V8 sizes it by the
+   * allocation rate, not by what is live (up to 16 MiB per semi-space), and
+   * it stays grown: if a child's burst of dials happens to trigger that inside
+   * the window, its RSS grows by megabytes no link holds.
+   */
+  young_kib: number
   heap_used_kib: number
   external_kib: number
   array_buffers_kib: number
@@ -62,8 +73,17 @@ async function settle(): Promise<void> {
   }
 }
 
-function usage(): NodeJS.MemoryUsage {
-  return process.memoryUsage()
+interface Usage extends NodeJS.MemoryUsage {
+  /** Bytes of V8's young generation in memory. */
+  young: number
+}
+
+function usage(): Usage {
+  const young = v8
+    .getHeapSpaceStatistics()
+    .filter((space) => space.space_name === 'new_space' || space.space_name === 'new_large_object_space')
+    .reduce((sum, space) => sum + space.physical_space_size, 0)
+  return { ...process.memoryUsage(), young }
 }
 
 /** Opens `count` links, each carrying one echo of `echoBytes`, so both directions of every session have been used. */
@@ -76,7 +96,7 @@ async function openLinks(contender: Contender, count: number, echoBytes: number)
   })
 }
 
-async function measureLinks(contender: Contender, count: number, echoBytes: number): Promise<{ before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }> {
+async function measureLinks(contender: Contender, count: number, echoBytes: number): Promise<{ before: Usage; after: Usage }> {
   const warm = await openLinks(contender, WARMUP_LINKS, echoBytes)
   await Promise.all(warm.map((link) => link.close()))
   await settle()
@@ -89,7 +109,7 @@ async function measureLinks(contender: Contender, count: number, echoBytes: numb
 }
 
 /** Idle nodes: what each OverlayNode costs before it has any session (its UDX instance and socket). */
-async function measureNodes(fixture: Fixture, count: number): Promise<{ before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }> {
+async function measureNodes(fixture: Fixture, count: number): Promise<{ before: Usage; after: Usage }> {
   const make = (): OverlayNode => new OverlayNode({ host: '127.0.0.1', identity: fixture.client.identity, credentials: fixture.client.credentials })
   const warm = make()
   await warm.start()
@@ -112,7 +132,7 @@ async function main(argv: string[]): Promise<MemoryReport> {
     throw new Error(`usage: memory-child.ts <${[...Object.keys(LINK_KINDS), 'overlay-node'].join('|')}> <fixture dir> <count> [echo bytes]`)
   }
   const fixture = await loadFixture(dir)
-  let measured: { before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }
+  let measured: { before: Usage; after: Usage }
   if (kind === 'overlay-node') {
     measured = await measureNodes(fixture, count)
   } else {
@@ -123,13 +143,15 @@ async function main(argv: string[]): Promise<MemoryReport> {
     }, () => closeAll([contender]))
   }
   const { before, after } = measured
-  const perKib = (field: keyof NodeJS.MemoryUsage): number => (after[field] - before[field]) / count / 1024
+  const perKib = (field: keyof Usage): number => (after[field] - before[field]) / count / 1024
   return {
     kind,
     count,
     echo_bytes: kind === 'overlay-node' ? 0 : echoBytes,
     gc: gc !== undefined,
-    rss_kib: perKib('rss'),
+    rss_kib: perKib('rss') - perKib('young'),
+    rss_raw_kib: perKib('rss'),
+    young_kib: perKib('young'),
     heap_used_kib: perKib('heapUsed'),
     external_kib: perKib('external'),
     array_buffers_kib: perKib('arrayBuffers'),
