@@ -286,6 +286,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   }
 
   #onEnd(): void {
+    // The peer has stopped sending: what this side queued (an answer to its last message) still goes out.
+    if (this.#state !== 'closed') this.#writer.flush()
     try {
       this.#decoder.end()
     } catch (err) {

@@ -161,13 +161,18 @@ export class UdxPort extends EventEmitter<ByteStreamEvents> implements ByteStrea
     this.#passRun()
     if (this.#destroyed) return
     this.emit('end')
-    // Not half-open: the peer's END is answered with ours (which closes the port).
-    this.end()
+    // Not half-open: the peer's END is answered with ours (which closes the port),
+    // a turn later as node:stream does, so what the owner writes in answer to
+    // the last bytes (from a microtask) still goes out before it.
+    process.nextTick(() => this.end())
   }
 
   #onPacket(chunk: Buffer): void {
     if (this.#destroyed) return
-    if (this.#runBuffer !== null && (chunk.buffer !== this.#runBuffer || chunk.byteOffset !== this.#runEnd)) this.#passRun()
+    if (this.#runBuffer !== null && (chunk.buffer !== this.#runBuffer || chunk.byteOffset !== this.#runEnd)) {
+      this.#passRun()
+      if (this.#destroyed) return // the owner closed on what the run held
+    }
     if (this.#runBuffer === null) {
       if (chunk.length < GATHER_MIN_BYTES) {
         this.emit('data', chunk)

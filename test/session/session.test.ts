@@ -83,4 +83,28 @@ describe('authenticated sessions over UDP', () => {
     assert.equal(b.counts.sessions, 0)
     assert.equal(await a.stop(), undefined, 'stop is idempotent')
   })
+
+  // Sizes: a message in one short packet, one ending in a full packet (held for a run by the
+  // UDX port, and handed up only when the peer's END arrives), and one ending in a short packet.
+  for (const size of [10, 1_100, 3_000]) {
+    it(`answers the last message before the peer's orderly close (${size} B)`, async (t) => {
+      const a = await startNode(t, { ca, name: 'alpha' })
+      const b = await startNode(t, { ca, name: 'beta' })
+      const upAtB = nextEvent<[OverlaySession]>(b, 'session:up')
+      const session = await a.connect(b.address)
+      const [atB] = await upAtB
+      b.on('message', (message: Message) => {
+        if (isChat(message)) atB.send({ type: MessageType.Chat, id: 0, text: `got ${(message as { text: string }).text.length}` })
+      })
+      const replies: string[] = []
+      session.on('message', (message) => {
+        if (isChat(message)) replies.push((message as { text: string }).text)
+      })
+      const closed = nextEvent(session, 'close')
+      session.send({ type: MessageType.Chat, id: 0, text: 'x'.repeat(size) })
+      session.close()
+      await closed
+      assert.deepEqual(replies, [`got ${size}`], 'the answer arrives before the session closes')
+    })
+  }
 })

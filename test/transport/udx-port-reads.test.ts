@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { describe, it, type TestContext } from 'node:test'
 import type { UDXStream } from 'udx-native'
 import { UdxPort } from '../../src/transport/udx-port.js'
@@ -74,4 +75,32 @@ describe('UdxPort reads', () => {
     await ended
     assert.ok(Buffer.concat(got).equals(Buffer.concat([burst, tail])))
   })
+
+  it('passes nothing up once its owner has destroyed it on the run before', async () => {
+    // A stand-in for the UDX stream (one layer under test): the order of packets is the point.
+    class FakeUdx extends EventEmitter {
+      destroying = false
+      destroyed = false
+      write(): boolean {
+        return true
+      }
+      end(): void {}
+      destroy(): void {
+        this.destroying = true
+      }
+    }
+    const udx = new FakeUdx()
+    const port = new UdxPort(udx as unknown as UDXStream)
+    port.on('error', () => {})
+    const seen: number[] = []
+    port.on('data', (chunk: Buffer) => {
+      seen.push(chunk.length)
+      port.destroy() // the owner closes on the first bytes it sees
+    })
+    udx.emit('data', Buffer.alloc(4096).subarray(0, 1_200)) // a full packet: held for a run
+    udx.emit('data', Buffer.alloc(4096).subarray(0, 100)) // another buffer: the run goes up first
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(seen, [1_200], 'the packet after the destroying run is not passed up')
+  })
 })
+

@@ -100,4 +100,24 @@ describe('UdxPort', () => {
     db.destroy(new Error('test over'))
     await within(5_000, peerClosed)
   })
+
+  // A request whose last packet is a full one is held for a run and handed up with the END: the
+  // answer is written from a microtask, after 'end', and must still go out before our own END.
+  for (const size of [1_132, 2_284, 4_588]) {
+    it(`sends an answer to the last bytes before the peer's END (${size} B request)`, async (t) => {
+      const { da, db } = await pair(t)
+      let request = 0
+      db.on('data', (chunk: Buffer) => {
+        request += chunk.length
+        if (request === size) queueMicrotask(() => db.write(Buffer.from('answer')))
+      })
+      const answer: Buffer[] = []
+      da.on('data', (chunk: Buffer) => answer.push(chunk))
+      const closed = nextEvent(da, 'close')
+      da.write(Buffer.alloc(size, 0x61))
+      da.end()
+      await within(5_000, closed, 'the requester to close')
+      assert.equal(Buffer.concat(answer).toString(), 'answer')
+    })
+  }
 })
