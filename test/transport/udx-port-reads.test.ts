@@ -6,34 +6,15 @@
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { describe, it, type TestContext } from 'node:test'
+import { describe, it } from 'node:test'
 import type { UDXStream } from 'udx-native'
 import { UdxPort } from '../../src/transport/udx-port.js'
-import { UdpSocket } from '../../src/transport/udp-socket.js'
+import { portPair } from '../helpers/udx-pair.js'
 import { nextEvent, within } from '../helpers/wait.js'
-
-function pair(t: TestContext): { sa: UDXStream; sb: UDXStream; da: UdxPort; db: UdxPort } {
-  const a = new UdpSocket()
-  const b = new UdpSocket()
-  const { port: portA } = a.bind(0, '127.0.0.1')
-  const { port: portB } = b.bind(0, '127.0.0.1')
-  const sa = a.createStream()
-  const sb = b.createStream()
-  sa.connect(a.raw, sb.id, portB, '127.0.0.1')
-  sb.connect(b.raw, sa.id, portA, '127.0.0.1')
-  const da = new UdxPort(sa)
-  const db = new UdxPort(sb)
-  t.after(async () => {
-    da.destroy()
-    db.destroy()
-    await Promise.all([a.close(), b.close()])
-  })
-  return { sa, sb, da, db }
-}
 
 describe('UdxPort reads', () => {
   it('passes a small packet up within the packet\'s own event, not a turn later', async (t) => {
-    const { sb, da, db } = pair(t)
+    const { sb, da, db } = await portPair(t)
     const seen: Buffer[] = []
     db.on('data', (chunk: Buffer) => seen.push(chunk))
     // Registered after UdxPort's own listener: runs right after it, for the same packet.
@@ -44,7 +25,7 @@ describe('UdxPort reads', () => {
   })
 
   it('delivers a bulk transfer intact and in order, in fewer chunks than packets', async (t) => {
-    const { sb, da, db } = pair(t)
+    const { sb, da, db } = await portPair(t)
     const sent = crypto.randomBytes(4 * 2 ** 20)
     const chunks: Buffer[] = []
     db.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -58,7 +39,7 @@ describe('UdxPort reads', () => {
   })
 
   it('does not hold back gathered bytes when the stream ends or goes quiet', async (t) => {
-    const { da, db } = pair(t)
+    const { da, db } = await portPair(t)
     const got: Buffer[] = []
     db.on('data', (chunk: Buffer) => got.push(chunk))
     // A few full-size packets and nothing after them: they must arrive without more traffic.

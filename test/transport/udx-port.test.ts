@@ -6,40 +6,16 @@
  * a stream that sent its END after the peer's).
  */
 import assert from 'node:assert/strict'
-import dgram from 'node:dgram'
-import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
-import { isClosingByItself, UdxPort } from '../../src/transport/udx-port.js'
-import { UdpSocket } from '../../src/transport/udp-socket.js'
+import { isClosingByItself } from '../../src/transport/udx-port.js'
+import { portPair, type PortPair } from '../helpers/udx-pair.js'
 import { nextEvent, within } from '../helpers/wait.js'
 
-async function pair(t: TestContext) {
-  const a = new UdpSocket()
-  const b = new UdpSocket()
-  a.bind(0, '127.0.0.1')
-  b.bind(0, '127.0.0.1')
-  const relay = dgram.createSocket('udp4')
-  await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve))
-  const state = { cut: false }
-  const portA = a.address().port
-  const portB = b.address().port
-  relay.on('message', (m, from) => {
-    if (!state.cut) relay.send(m, from.port === portA ? portB : portA, '127.0.0.1')
-  })
-  const relayPort = (relay.address() as AddressInfo).port
-  const sa = a.createStream()
-  const sb = b.createStream()
-  sa.connect(a.raw, sb.id, relayPort, '127.0.0.1')
-  sb.connect(b.raw, sa.id, relayPort, '127.0.0.1')
-  const da = new UdxPort(sa)
-  const db = new UdxPort(sb)
-  // A stream that times out reports it; the test looks at what it closes, not at that.
-  for (const d of [da, db]) d.on('error', () => {})
-  t.after(async () => {
-    await Promise.all([a.close(), b.close()])
-    relay.close()
-  })
-  return { a, b, da, db, state }
+/** A pair through a relay the test can cut; a stream that times out reports it, and the tests look at what it closes, not at that. */
+async function pair(t: TestContext): Promise<PortPair> {
+  const ports = await portPair(t, { relay: true })
+  for (const port of [ports.da, ports.db]) port.on('error', () => {})
+  return ports
 }
 
 describe('UdxPort', () => {
