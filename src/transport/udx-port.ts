@@ -1,7 +1,7 @@
 /**
  * What a session's channel runs on: a UDX stream with the lifecycle a session
  * needs and nothing else (no node:stream machinery between the channel and
- * UDX: that cost 3-4 us per 64-byte round trip, measured).
+ * UDX: that cost 2-3 us per 64-byte round trip, measured).
  *
  * Reads: udx-native hands over one packet per callback, each a view of its
  * receive buffer right behind the previous one. Small packets (an echo, a
