@@ -97,7 +97,7 @@ export const memorySection: BenchSection = {
         // OpenSSL's and TCP's buffers are native memory outside V8's accounting: only RSS compares.
         { key: 'mem_external_kib_per_session', label: 'memory per session, external/Buffers (KiB)', better: 'lower', compare: false, baseline: round(baseline.external_kib), overlay: round(overlay.external_kib) },
         { key: 'mem_kib_per_session_after_64k', label: `memory per session after a ${BULK_MESSAGE_BYTES} B echo, RSS less young generation (KiB)`, better: 'lower', baseline: round(baselineUsed.rss_kib), overlay: round(overlayUsed.rss_kib) },
-        { key: 'mem_kib_per_idle_node', label: `memory per idle OverlayNode, RSS (KiB, ${IDLE_NODES} nodes)`, better: 'lower', overlay: round(nodes.rss_kib) },
+        { key: 'mem_kib_per_idle_node', label: `memory per idle OverlayNode, RSS less young generation (KiB, ${IDLE_NODES} nodes)`, better: 'lower', overlay: round(nodes.rss_kib) },
       ],
       data: {
         baseline,
