@@ -68,9 +68,14 @@ export class BinaryWriter {
     return this.u32(bytes.length).fixed(bytes)
   }
 
-  /** u16 length + UTF-8. */
+  /** u16 length + UTF-8, encoded in place (no intermediate Buffer). */
   string(text: string): this {
-    return this.bytes16(Buffer.from(text, 'utf8'))
+    const length = Buffer.byteLength(text, 'utf8')
+    if (length > 0xffff) throw new RangeError('field longer than 65535 bytes')
+    this.u16(length)
+    this.#reserve(length)
+    this.#offset += this.#buffer.write(text, this.#offset, length, 'utf8')
+    return this
   }
 
   finish(): Buffer {
