@@ -1,6 +1,7 @@
 /**
  * A node's Ed25519 identity: generation, PEM files (0600, refused when others
- * can read them), and signatures that OpenSSL and @noble/ed25519 agree on.
+ * can read them), and signatures that libsodium (what the identity signs and
+ * verifies with), OpenSSL and @noble/ed25519 agree on.
  */
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
@@ -58,16 +59,21 @@ describe('Identity', () => {
     }
   })
 
-  it('signs with OpenSSL what @noble/ed25519 verifies, and verifies what noble signs', () => {
+  it('signs what OpenSSL and @noble/ed25519 verify, and verifies what each of them signs', () => {
     for (let i = 0; i < 20; i++) {
       const secret = ed.utils.randomSecretKey()
       const identity = Identity.fromSecretKey(secret)
       const message = crypto.randomBytes(i * 7)
-      const native = identity.sign(message)
-      assert.equal(ed.verify(native, message, identity.publicKey), true, 'noble verifies the native signature')
+      const ours = identity.sign(message)
+      const privateKey = crypto.createPrivateKey(identity.toPem())
+      assert.equal(ed.verify(ours, message, identity.publicKey), true, 'noble verifies our signature')
+      assert.equal(crypto.verify(null, message, crypto.createPublicKey(privateKey), ours), true, 'OpenSSL verifies our signature')
       const noble = ed.sign(message, secret)
-      assert.equal(verifySignature(identity.publicKey, message, noble), true, 'OpenSSL verifies the noble signature')
-      assert.deepEqual(Buffer.from(noble), native, 'Ed25519 is deterministic: both sign the same bytes')
+      const openssl = crypto.sign(null, message, privateKey)
+      assert.equal(verifySignature(identity.publicKey, message, noble), true, 'we verify the noble signature')
+      assert.equal(verifySignature(identity.publicKey, message, openssl), true, 'we verify the OpenSSL signature')
+      assert.deepEqual(Buffer.from(noble), ours, 'Ed25519 is deterministic: all sign the same bytes')
+      assert.deepEqual(openssl, ours, 'Ed25519 is deterministic: all sign the same bytes')
     }
   })
 
@@ -85,6 +91,12 @@ describe('Identity', () => {
     assert.equal(verifySignature(identity.publicKey.subarray(0, 31), message, signature), false, 'a short key')
     assert.equal(verifySignature(identity.publicKey, message, signature.subarray(0, 63)), false, 'a short signature')
     assert.equal(verifySignature(Buffer.alloc(32, 0xff), message, signature), false, 'bytes that are no curve point')
+    // The neutral element as key and as R, with S = 0, satisfies the plain RFC 8032
+    // equation for every message: OpenSSL 3.0 accepts it, libsodium does not.
+    const neutral = Buffer.alloc(32)
+    neutral[0] = 1
+    const anyMessage = Buffer.concat([neutral, Buffer.alloc(32)])
+    assert.equal(verifySignature(neutral, message, anyMessage), false, 'a small-order key, whose forgery would hold for any message')
   })
 
   it('round-trips through PKCS#8 PEM that OpenSSL reads as an Ed25519 key', () => {
