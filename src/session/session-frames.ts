@@ -11,6 +11,12 @@ export enum SessionFrame {
   AuthOk = 0x02,
   /** Why the sender is closing: code (u8 length + ASCII) and message (u16 length + UTF-8). */
   Close = 0x03,
+  /**
+   * Empty: the sender has finished and closes without an error. With CLOSE, the
+   * only way a session ends cleanly: UDX's own END is not authenticated, so a
+   * stream that ends without either was cut short (OVL_SESSION_TRUNCATED).
+   */
+  End = 0x04,
 }
 
 export const FIRST_MESSAGE_TYPE = 0x10

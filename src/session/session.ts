@@ -8,6 +8,11 @@
  *
  * Anything malformed closes the session with a typed error; the reason is sent
  * to the peer in a CLOSE frame first, so both ends log the same code.
+ *
+ * A session ends cleanly only by a sealed frame: CLOSE (with a reason) or END
+ * (without). UDX's END and resets are not authenticated, so a stream that
+ * ends without one of them was cut short (OVL_SESSION_TRUNCATED), as TLS
+ * treats a connection closed without close_notify.
  */
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -55,6 +60,12 @@ export interface SessionEvents<M> {
 
 export type SessionState = 'binding' | 'up' | 'closed'
 
+/** `cause`: the stream's own error (a UDX reset or timeout), if it ended with one. */
+function truncatedError(cause?: Error): ProtocolError {
+  const how = cause === undefined ? '' : ` (${cause.message})`
+  return new ProtocolError('OVL_SESSION_TRUNCATED', `the peer's stream ended without its END or CLOSE frame${how}`, { cause })
+}
+
 export function revokedError(peer: { nodeId: NodeId; name: string }): HandshakeError {
   return new HandshakeError('OVL_PEER_REVOKED', `node ${peer.nodeId} ("${peer.name}") is revoked`)
 }
@@ -91,6 +102,10 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   #peerVerified = false
   #peerAccepted = false
   #graceTimer: NodeJS.Timeout | null = null
+  /** This side has sent its END or CLOSE frame (or is past sending one). */
+  #ending = false
+  /** The peer has sent its END frame. */
+  #peerEnded = false
   /** Messages received before deliver(); null once delivering. */
   #held: M[] | null = []
   #framesIn = 0
@@ -118,7 +133,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     channel.on('close', () => {
       if (this.#graceTimer) clearTimeout(this.#graceTimer)
       this.#graceTimer = null
-      this.#finish(null)
+      this.#finish(this.#cutShort() ? truncatedError() : null)
     })
     channel.on('drain', () => this.emit('drain'))
 
@@ -196,9 +211,12 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
    */
   close(reason?: OverlayError, options: { notify?: boolean } = {}): void {
     if (this.#state === 'closed' || this.closeReason !== null || this.#graceTimer !== null) return
-    if (reason) {
-      this.closeReason = reason
-      if (options.notify !== false) this.#writer.write(SessionFrame.Close, encodeClose(reason))
+    if (reason) this.closeReason = reason
+    if (reason && options.notify !== false) {
+      this.#ending = true
+      this.#writer.write(SessionFrame.Close, encodeClose(reason))
+    } else {
+      this.#sendEnd()
     }
     this.#writer.flush()
     this.#channel.end()
@@ -216,9 +234,25 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     this.#finish(error, { linger: true })
   }
 
+  /** Closes at once. The peer still gets this side's END frame (the stream lingers to deliver it), not a reason. */
   destroy(error?: OverlayError): void {
+    if (this.#state !== 'closed') {
+      this.#sendEnd()
+      this.#writer.flush()
+    }
     this.#channel.destroy()
     this.#finish(error ?? null)
+  }
+
+  #sendEnd(): void {
+    if (this.#ending) return
+    this.#ending = true
+    this.#writer.write(SessionFrame.End, Buffer.alloc(0))
+  }
+
+  /** The peer's stream is over, and the session was up with neither side having ended it by a sealed frame. */
+  #cutShort(): boolean {
+    return this.#state === 'up' && !this.#ending && !this.#peerEnded && this.closeReason === null
   }
 
   #sendFrame(type: number, body: Uint8Array): void {
@@ -228,10 +262,12 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   /**
    * Bad records close the session like bad frames (the peer is told why). Once
    * a reason to close is known (ours, or the peer's CLOSE frame), a stream
-   * error while closing is a symptom of that close, not a new cause.
+   * error while closing is a symptom of that close, not a new cause. A stream
+   * error (a reset, a timeout) on a session nobody was ending cuts it short.
    */
   #onChannelError(err: Error): void {
     if (err instanceof ProtocolError && this.closeReason === null) this.fail(err)
+    else if (this.closeReason === null && this.#cutShort()) this.#finish(truncatedError(err))
     else this.#finish(this.closeReason ?? mapTlsError(err))
   }
 
@@ -246,6 +282,7 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
 
   #onFrame(frame: Frame): void {
     if (this.#state === 'closed' || this.closeReason !== null) return
+    if (this.#peerEnded) throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', "a frame after the peer's END frame")
     this.#framesIn++
     if (frame.type >= FIRST_MESSAGE_TYPE) {
       if (this.#state !== 'up') throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'message before the session was authenticated')
@@ -267,6 +304,10 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
         if (this.#peerAccepted || frame.body.length !== 0) throw new ProtocolError('OVL_MESSAGE_UNEXPECTED', 'unexpected binding acknowledgement')
         this.#peerAccepted = true
         break
+      case SessionFrame.End:
+        if (frame.body.length !== 0) throw new ProtocolError('OVL_FRAME_MALFORMED', 'an END frame with a body')
+        this.#peerEnded = true
+        return
       case SessionFrame.Close:
         this.closeReason = decodeClose(frame.body)
         this.#rejectReady(this.closeReason)
@@ -292,7 +333,10 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       this.#decoder.end()
     } catch (err) {
       this.#finish(err as OverlayError)
+      return
     }
+    // Told why, in a CLOSE frame, in case the END was not the peer's (it can still read).
+    if (this.#cutShort()) this.fail(truncatedError())
   }
 
   #finish(error: OverlayError | null, options: { linger?: boolean } = {}): void {

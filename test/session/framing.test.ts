@@ -271,6 +271,54 @@ describe('frame attacks on a real session', () => {
     await assertServes(t, node, probe)
   })
 
+  // UDX's END and resets are not authenticated: only a sealed END or CLOSE frame ends a session cleanly.
+  it('closes the session on a stream that ends without an END or CLOSE frame, and tells the peer: OVL_SESSION_TRUNCATED', async (t) => {
+    await refusedOnSession(t, 'OVL_SESSION_TRUNCATED', (channel) => channel.end())
+  })
+
+  it('closes the session on a UDX reset without an END or CLOSE frame: OVL_SESSION_TRUNCATED', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    channel.stream.udx.destroy()
+    assertLocalCode((await down)[1], 'OVL_SESSION_TRUNCATED')
+    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+    await assertServes(t, node, probe)
+  })
+
+  it('closes cleanly on an END frame before the end of the stream, and answers with no CLOSE', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    channel.sendFrame(SessionFrame.End)
+    channel.end()
+    assert.equal((await down)[1], null)
+    await channel.waitClosed()
+    assert.equal(channel.receivedClose(), null)
+    await assertServes(t, node, probe)
+  })
+
+  it('sends its own END frame when it closes a session without a reason', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    session.close()
+    await channel.frame(SessionFrame.End)
+    await channel.waitClosed()
+    assert.equal(channel.receivedClose(), null)
+    assert.equal(channel.error, null, 'the END frame is the last thing sent, and the stream ends whole')
+  })
+
+  it('closes the session on a frame after the END frame: OVL_MESSAGE_UNEXPECTED', async (t) => {
+    await refusedOnSession(t, 'OVL_MESSAGE_UNEXPECTED', (channel) => {
+      channel.sendFrame(SessionFrame.End)
+      channel.sendFrame(MessageType.Ping, Buffer.from([0, 0, 0, 1]))
+    })
+  })
+
+  it('closes the session on an END frame with a body: OVL_FRAME_MALFORMED', async (t) => {
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(SessionFrame.End, Buffer.from([0])))
+  })
+
   it('closes the session on a frame of another version: OVL_FRAME_VERSION', async (t) => {
     await refusedOnSession(t, 'OVL_FRAME_VERSION', (channel) => channel.sendRaw(rawFrame(6, PROTOCOL_VERSION + 1, MessageType.Ping, Buffer.from([0, 0, 0, 1]))))
   })
