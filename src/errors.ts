@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   // frames and messages
   OVL_FRAME_TOO_LARGE: 'A frame announced a length above the frame size limit; refused before buffering.',
   OVL_FRAME_TRUNCATED: 'The stream ended in the middle of a frame.',
-  OVL_SESSION_TRUNCATED: "The peer's stream ended without its END or CLOSE frame: cut short on the way (an END or reset that the peer did not send) or by a peer that crashed.",
+  OVL_SESSION_TRUNCATED: "The peer's stream ended without its END or CLOSE frame: cut short on the way (an END or reset that the peer did not send), or by the peer itself: it crashed or was aborted, or reset the stream when its handshake timeout passed before the session was up on its side.",
   OVL_FRAME_MALFORMED: 'A frame or message body does not decode.',
   OVL_FRAME_VERSION: 'A frame carries a protocol version this node does not speak.',
   OVL_SESSION_RECORD_INVALID: 'A sealed session record failed authentication: altered, replayed, reordered, or not sealed by the peer.',

@@ -370,8 +370,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 
   /**
-   * Stops at once, telling nobody (no LEAVE, no CLOSE frames): what a crash
-   * looks like to peers, short of the process dying. Idempotent with stop().
+   * Stops at once, telling nobody (no LEAVE, no CLOSE or END frames): what a
+   * crash looks like to peers (their sessions close as OVL_SESSION_TRUNCATED),
+   * short of the process dying. Idempotent with stop().
    */
   abort(): Promise<void> {
     if (this.#stopping) return this.#stopping
@@ -397,7 +398,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
         new Promise<void>((resolve) => {
           if (session.state === 'closed') return resolve()
           session.once('close', () => resolve())
-          if (reason === null) return session.destroy()
+          if (reason === null) return session.destroy(undefined, { notify: false })
           send(session, { type: MessageType.Leave, reason })
           session.close()
         }),

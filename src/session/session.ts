@@ -234,9 +234,14 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     this.#finish(error, { linger: true })
   }
 
-  /** Closes at once. The peer still gets this side's END frame (the stream lingers to deliver it), not a reason. */
-  destroy(error?: OverlayError): void {
-    if (this.#state !== 'closed') {
+  /**
+   * Closes at once. The peer still gets this side's END frame, not a reason,
+   * unless `notify` is false (what a crash looks like: the peer sees the
+   * session cut short). The stream lingers to deliver it, unless it is reset
+   * under the session (a handshake timeout resets a half-open stream).
+   */
+  destroy(error?: OverlayError, options: { notify?: boolean } = {}): void {
+    if (this.#state !== 'closed' && options.notify !== false) {
       this.#sendEnd()
       this.#writer.flush()
     }
@@ -267,8 +272,11 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
    */
   #onChannelError(err: Error): void {
     if (err instanceof ProtocolError && this.closeReason === null) this.fail(err)
-    else if (this.closeReason === null && this.#cutShort()) this.#finish(truncatedError(err))
-    else this.#finish(this.closeReason ?? mapTlsError(err))
+    else if (this.closeReason !== null) this.#finish(this.closeReason)
+    // Ended by a sealed frame already: a reset now (the END lost, the linger over) changes nothing.
+    else if (this.#ending || this.#peerEnded) this.#finish(null)
+    else if (this.#cutShort()) this.#finish(truncatedError(err))
+    else this.#finish(mapTlsError(err))
   }
 
   #onData(chunk: Buffer): void {

@@ -298,6 +298,18 @@ describe('frame attacks on a real session', () => {
     await assertServes(t, node, probe)
   })
 
+  it('closes cleanly on a UDX reset that comes after the END frame', async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    const framesIn = session.stats.framesIn
+    channel.sendFrame(SessionFrame.End)
+    await until(() => session.stats.framesIn === framesIn + 1, 5_000, 'the END frame to arrive')
+    channel.stream.udx.destroy()
+    assert.equal((await down)[1], null)
+    await until(() => node.counts.sessions === 0 && node.counts.streams === 0, 5_000, 'the session to be released')
+  })
+
   it('sends its own END frame when it closes a session without a reason', async (t) => {
     const node = await startNode(t, honest)
     const { channel, session } = await authenticatedRogue(t, node)

@@ -69,6 +69,17 @@ describe('authenticated sessions over UDP', () => {
     assert.deepEqual(closedAtA, [], 'closing the duplicate is not reported as the peer going down')
   })
 
+  it('aborts as a crash looks: no LEAVE and no END frame, so its peers see the session cut short', async (t) => {
+    const a = await startNode(t, { ca, name: 'a' })
+    const b = await startNode(t, { ca, name: 'b' })
+    await a.connect(b.address)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(b, 'session:down')
+    await a.abort()
+    const [, error] = await down
+    assert.equal(error?.code, 'OVL_SESSION_TRUNCATED')
+    assert.equal(error?.origin, 'local')
+  })
+
   it('stops cleanly, telling its peers it left: no sessions, streams or pending state left', async (t) => {
     const a = await startNode(t, { ca, name: 'a' })
     const b = await startNode(t, { ca, name: 'b' })
