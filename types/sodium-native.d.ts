@@ -16,4 +16,5 @@ declare module 'sodium-native' {
   export const crypto_sign_BYTES: number
   export const crypto_sign_PUBLICKEYBYTES: number
   export const crypto_sign_SECRETKEYBYTES: number
+  export const crypto_sign_SEEDBYTES: number
 }

@@ -1,6 +1,6 @@
 /**
- * A node's Ed25519 identity. Keys are generated with @noble/ed25519 and stored as
- * PKCS#8 PEM (readable by openssl). Signing and verifying on the hot path (session
+ * A node's Ed25519 identity. Secret keys are generated with @noble/ed25519 and
+ * stored as PKCS#8 PEM (readable by openssl); libsodium derives the public key. Signing and verifying on the hot path (session
  * bindings, signed broadcasts and peer records) use libsodium through
  * sodium-native, the library that already seals session records: measured here
  * at about 17 us to sign and 46 us to verify, against 29 and 80 us for OpenSSL
@@ -18,26 +18,17 @@ import { CredentialError } from '../errors.js'
 import { writeSecretFile } from '../util/files.js'
 import { nodeIdFromPublicKey, type NodeId } from './node-id.js'
 
-// noble needs a SHA-512 for its synchronous API; OpenSSL's is the obvious one.
-ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(crypto.createHash('sha512').update(message).digest())
-
 export class Identity {
   readonly publicKey: Uint8Array
   readonly nodeId: NodeId
-  readonly #privateKey: crypto.KeyObject
   /** libsodium's form of the secret key: the 32-byte seed, then the public key. */
   readonly #signingKey = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES)
 
   private constructor(secretKey: Uint8Array) {
-    this.publicKey = ed.getPublicKey(secretKey)
-    this.nodeId = nodeIdFromPublicKey(this.publicKey)
     const publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES)
     sodium.crypto_sign_seed_keypair(publicKey, this.#signingKey, secretKey)
-    if (!publicKey.equals(this.publicKey)) throw new CredentialError('OVL_IDENTITY_INVALID', 'libsodium and @noble/ed25519 derive different public keys')
-    this.#privateKey = crypto.createPrivateKey({
-      key: { kty: 'OKP', crv: 'Ed25519', d: b64url(secretKey), x: b64url(this.publicKey) },
-      format: 'jwk',
-    })
+    this.publicKey = publicKey
+    this.nodeId = nodeIdFromPublicKey(publicKey)
   }
 
   static generate(): Identity {
@@ -85,7 +76,9 @@ export class Identity {
   }
 
   toPem(): string {
-    return this.#privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    const seed = this.#signingKey.subarray(0, sodium.crypto_sign_SEEDBYTES)
+    const key = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(this.publicKey) }, format: 'jwk' })
+    return key.export({ type: 'pkcs8', format: 'pem' }).toString()
   }
 
   sign(message: Uint8Array): Buffer {
