@@ -142,6 +142,7 @@ export const diagnosticsSection: BenchSection = {
       async () => new UdxContender('bare', ctx.fixture),
       async () => new UdxContender('port', ctx.fixture),
       async () => new UdxContender('tls', ctx.fixture),
+      async () => new UdxContender('secret-stream', ctx.fixture),
       async () => new OverlaySessionContender(ctx.fixture),
       () => OverlayNodeContender.start(ctx.fixture),
     ]
@@ -155,7 +156,7 @@ export const diagnosticsSection: BenchSection = {
         await closeAll([contender])
       }
     }
-    for (const kind of ['tcp', 'baseline', 'udx', 'udx+port', 'udx+tls', 'overlay'] as const) {
+    for (const kind of ['tcp', 'baseline', 'udx', 'udx+port', 'udx+tls', 'udx+secret-stream', 'overlay'] as const) {
       ctx.progress(`diagnostics: memory, ${kind}`)
       const report = await runMemoryChild(kind, ctx.fixture.dir, ctx.scale.memorySessions)
       // The memory child's 'overlay' kind is sessions without a node (as in the memory section).

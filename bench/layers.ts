@@ -1,13 +1,16 @@
 /**
  * Layer contenders for the diagnostics: plain TCP, and UDX streams bare, in the
- * product's UdxPort, and with node:tls to the end over them (configured as
+ * product's UdxPort, with node:tls to the end over them (configured as
  * src/session/handshake.ts configures sessions, without framing or binding:
  * the issue's "UDX + node:tls, bare" reference, and how sessions carried their
- * data before sealed records).
+ * data before sealed records), and with Hyperswarm's secret-stream over them
+ * (the issue's "Hyperswarm stack": a Noise XX handshake on Ed25519 keys, then
+ * libsodium's secretstream, one message per write), measured in the same run.
  */
 import net from 'node:net'
 import { Duplex } from 'node:stream'
 import tls from 'node:tls'
+import SecretStream, { type KeyPair } from '@hyperswarm/secret-stream'
 import UDX, { type UDXSocket } from 'udx-native'
 import { ALPN_PROTOCOL } from '../src/constants.js'
 import { TlsConfig } from '../src/session/tls-context.js'
@@ -122,7 +125,7 @@ class PortDuplex extends Duplex {
 }
 
 /** Two UDX sockets in one UDX instance; each pair is two streams connected to each other. */
-export type UdxMode = 'bare' | 'port' | 'tls'
+export type UdxMode = 'bare' | 'port' | 'tls' | 'secret-stream'
 
 export class UdxContender extends PairContender {
   readonly label: string
@@ -132,18 +135,21 @@ export class UdxContender extends PairContender {
   readonly #mode: UdxMode
   readonly #clientTls: TlsConfig | null
   readonly #serverTls: TlsConfig | null
+  /** Each side's static Noise key pair, as a Hyperswarm node has one. */
+  readonly #keyPairs: { client: KeyPair; server: KeyPair } | null
   #nextId = 1
 
   constructor(mode: UdxMode, fixture: Fixture) {
     super()
     this.#mode = mode
-    this.label = { bare: 'udx', port: 'udx+port', tls: 'udx+tls' }[mode]
+    this.label = { bare: 'udx', port: 'udx+port', tls: 'udx+tls', 'secret-stream': 'udx+secret-stream' }[mode]
     this.#a = this.#udx.createSocket()
     this.#b = this.#udx.createSocket()
     this.#a.bind(0, '127.0.0.1')
     this.#b.bind(0, '127.0.0.1')
     this.#clientTls = mode === 'tls' ? new TlsConfig(fixture.client.credentials) : null
     this.#serverTls = mode === 'tls' ? new TlsConfig(fixture.server.credentials) : null
+    this.#keyPairs = mode === 'secret-stream' ? { client: SecretStream.keyPair(), server: SecretStream.keyPair() } : null
   }
 
   protected async pair(): Promise<[ByteStream, ByteStream]> {
@@ -154,6 +160,13 @@ export class UdxContender extends PairContender {
     sa.connect(this.#a, idb, this.#b.address().port, '127.0.0.1')
     sb.connect(this.#b, ida, this.#a.address().port, '127.0.0.1')
     if (this.#mode === 'bare') return [sa as unknown as ByteStream, sb as unknown as ByteStream]
+    if (this.#keyPairs !== null) {
+      const client = new SecretStream(true, sa, { keyPair: this.#keyPairs.client })
+      const server = new SecretStream(false, sb, { keyPair: this.#keyPairs.server })
+      const opened = await within(HANDSHAKE_TIMEOUT_MS, Promise.all([client.opened, server.opened]), 'secret-stream over UDX')
+      if (!opened.every(Boolean)) throw new Error('a secret-stream closed during its handshake')
+      return [client, server]
+    }
     const pa = new UdxPort(sa)
     const pb = new UdxPort(sb)
     if (this.#mode === 'port') return [pa, pb]

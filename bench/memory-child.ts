@@ -7,7 +7,7 @@
  *   node --import tsx --expose-gc bench/memory-child.ts <kind> <fixture dir> <count> [echo bytes]
  *
  * Kinds: baseline, overlay (sessions), overlay-node (idle nodes), and the
- * diagnostics' layers: tcp, udx, udx+port, udx+tls.
+ * diagnostics' layers: tcp, udx, udx+port, udx+tls, udx+secret-stream.
  */
 import v8 from 'node:v8'
 import { OverlayNode } from '../src/node/node.js'
@@ -26,6 +26,7 @@ const LINK_KINDS = {
   udx: async (fixture: Fixture): Promise<Contender> => new UdxContender('bare', fixture),
   'udx+port': async (fixture: Fixture): Promise<Contender> => new UdxContender('port', fixture),
   'udx+tls': async (fixture: Fixture): Promise<Contender> => new UdxContender('tls', fixture),
+  'udx+secret-stream': async (fixture: Fixture): Promise<Contender> => new UdxContender('secret-stream', fixture),
 }
 
 export type LinkKind = keyof typeof LINK_KINDS
