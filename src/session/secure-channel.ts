@@ -264,7 +264,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       this.#early.push(Buffer.from(record)) // a view of the stream's buffer: keep a copy
       return
     }
-    const plaintext = (this.#opener as RecordOpener).open(record)
+    // The record is this channel's: a view of a chunk the stream handed over, or the reader's copy.
+    const plaintext = (this.#opener as RecordOpener).openInPlace(record)
     this.#letTlsGo()
     this.emit('data', plaintext)
   }

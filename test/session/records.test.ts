@@ -21,12 +21,12 @@ import {
   MAX_TLS_RECORD_BYTES,
   RECORD_HEADER_BYTES,
   RecordKind,
+  RecordNonces,
   RecordOpener,
   RecordReader,
   RecordSealer,
   TAG_BYTES,
   tlsRecord,
-  writeRecordNonce,
   type RecordKeys,
 } from '../../src/session/records.js'
 import { SecureChannel } from '../../src/session/secure-channel.js'
@@ -61,8 +61,18 @@ describe('records on raw bytes', () => {
     const [a, b] = sealed() as [Buffer, Buffer]
     assert.equal(a.length, RECORD_HEADER_BYTES + 5 + TAG_BYTES)
     assert.equal(a[0], RecordKind.Sealed)
-    assert.equal(opener.open(a).toString(), 'first')
-    assert.equal(opener.open(b).toString(), 'second')
+    assert.equal(opener.openInPlace(a).toString(), 'first')
+    assert.equal(opener.openInPlace(b).toString(), 'second')
+  })
+
+  it('opens in place: the plaintext is a view of the record; a refused record\'s plaintext is wiped, not decrypted', () => {
+    const [a, b] = sealed() as [Buffer, Buffer]
+    assertCode(() => new RecordOpener(keys(1)).openInPlace(b), 'OVL_SESSION_RECORD_INVALID') // out of order
+    assert.deepEqual(b.subarray(RECORD_HEADER_BYTES, b.length - TAG_BYTES), Buffer.alloc(6))
+    const plaintext = new RecordOpener(keys(1)).openInPlace(a)
+    assert.equal(plaintext.buffer, a.buffer)
+    assert.equal(plaintext.byteOffset, a.byteOffset + RECORD_HEADER_BYTES)
+    assert.equal(a.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + 5).toString(), 'first')
   })
 
   it('hides the plaintext, and seals the same bytes differently each time', () => {
@@ -80,21 +90,22 @@ describe('records on raw bytes', () => {
       if (bit >= 8 && bit < RECORD_HEADER_BYTES * 8) continue // the length: the reader's business, below
       const altered = Buffer.from(a)
       altered[bit >> 3] = (altered[bit >> 3] as number) ^ (1 << (bit & 7))
-      assertCode(() => new RecordOpener(keys(1)).open(altered), 'OVL_SESSION_RECORD_INVALID')
+      assertCode(() => new RecordOpener(keys(1)).openInPlace(altered), 'OVL_SESSION_RECORD_INVALID')
     }
   })
 
   it('refuses a replayed, a reordered, a reflected or a foreign record: OVL_SESSION_RECORD_INVALID', () => {
     const [a, b] = sealed() as [Buffer, Buffer]
     const replay = new RecordOpener(keys(1))
-    replay.open(a)
-    assertCode(() => replay.open(a), 'OVL_SESSION_RECORD_INVALID')
-    assertCode(() => new RecordOpener(keys(1)).open(b), 'OVL_SESSION_RECORD_INVALID')
-    assertCode(() => new RecordOpener(keys(2)).open(a), 'OVL_SESSION_RECORD_INVALID')
+    // Copies: a record opened in place is plaintext afterwards.
+    replay.openInPlace(Buffer.from(a))
+    assertCode(() => replay.openInPlace(Buffer.from(a)), 'OVL_SESSION_RECORD_INVALID')
+    assertCode(() => new RecordOpener(keys(1)).openInPlace(b), 'OVL_SESSION_RECORD_INVALID')
+    assertCode(() => new RecordOpener(keys(2)).openInPlace(a), 'OVL_SESSION_RECORD_INVALID')
     // Reflected: a record sent back to the side that sealed it.
     const client = deriveRecordKeys({ exportKeyingMaterial: () => new SeededRandom(3).bytes(88) }, 'client')
     const mine = new RecordSealer(client.send).seal([Buffer.from('to the server')], 13)
-    assertCode(() => new RecordOpener(client.receive).open(mine), 'OVL_SESSION_RECORD_INVALID')
+    assertCode(() => new RecordOpener(client.receive).openInPlace(mine), 'OVL_SESSION_RECORD_INVALID')
   })
 
   it('is ChaCha20-Poly1305 as OpenSSL computes it: key and IV layout, nonces, header as additional data', () => {
@@ -122,7 +133,9 @@ describe('records on raw bytes', () => {
 
   it('puts the whole 64-bit counter in the nonce, high word included', () => {
     const iv = Buffer.from('000102030405060708090a0b', 'hex')
-    const nonce = writeRecordNonce(iv, 2 ** 40 + 2 ** 32 * 3 + 0x01020304, Buffer.alloc(12))
+    const nonces = new RecordNonces(iv)
+    assert.equal(nonces.at(0).toString('hex'), iv.toString('hex'))
+    const nonce = nonces.at(2 ** 40 + 2 ** 32 * 3 + 0x01020304)
     // counter = 0x00000103_01020304: bytes 4-7 get 0x00000103, bytes 8-11 0x01020304
     assert.equal(nonce.toString('hex'), '00010203' + (0x04050607 ^ 0x103).toString(16).padStart(8, '0') + (0x08090a0b ^ 0x01020304).toString(16).padStart(8, '0'))
   })
@@ -134,8 +147,8 @@ describe('records on raw bytes', () => {
     const client = deriveRecordKeys(socket, 'client')
     const server = deriveRecordKeys(socket, 'server')
     const record = new RecordSealer(client.send).seal([Buffer.from('hi')], 2)
-    assert.equal(new RecordOpener(server.receive).open(record).toString(), 'hi')
-    assertCode(() => new RecordOpener(client.receive).open(record), 'OVL_SESSION_RECORD_INVALID')
+    assert.equal(new RecordOpener(server.receive).openInPlace(Buffer.from(record)).toString(), 'hi')
+    assertCode(() => new RecordOpener(client.receive).openInPlace(record), 'OVL_SESSION_RECORD_INVALID')
   })
 
   it('cuts records out of a stream split at every byte boundary', () => {
