@@ -3,7 +3,7 @@ import { MAX_RECORDS_PER_EXCHANGE } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId } from '../identity/node-id.js'
 import type { MessageCodec } from '../session/session.js'
-import { BinaryReader, BinaryWriter } from './binary.js'
+import { BinaryReader, BinaryWriter } from '../util/binary.js'
 import { AckStatus, assertNever, BroadcastKind, MessageType, RelayOp, RoutedKind, type Message, type RelayMessage } from './messages.js'
 import { parseAddress, readRecord, writeRecord } from './peer-record.js'
 
@@ -11,6 +11,12 @@ const ROUTED_ID_BYTES = 8
 
 export function encodeMessage(message: Message): { type: number; body: Buffer } {
   const w = new BinaryWriter()
+  const type = writeMessage(w, message)
+  return { type, body: w.finish() }
+}
+
+/** Writes the message's body into `w` (a session writes it straight into its batch of frames); returns its type. */
+export function writeMessage(w: BinaryWriter, message: Message): number {
   switch (message.type) {
     case MessageType.Hello:
       writeRecord(w, message.record)
@@ -58,7 +64,7 @@ export function encodeMessage(message: Message): { type: number; body: Buffer } 
     default:
       return assertNever(message)
   }
-  return { type: message.type, body: w.finish() }
+  return message.type
 }
 
 const TOKEN_BYTES = 16
@@ -193,4 +199,4 @@ export function decodeMessage(type: number, body: Buffer): Message {
   return message
 }
 
-export const messageCodec: MessageCodec<Message> = { encode: encodeMessage, decode: decodeMessage }
+export const messageCodec: MessageCodec<Message> = { write: writeMessage, decode: decodeMessage }

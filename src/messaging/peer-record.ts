@@ -13,7 +13,7 @@ import net from 'node:net'
 import { ProtocolError } from '../errors.js'
 import { verifySignature, type Identity } from '../identity/identity.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId, type NodeId } from '../identity/node-id.js'
-import { BinaryReader, BinaryWriter } from './binary.js'
+import { BinaryReader, BinaryWriter } from '../util/binary.js'
 
 const RECORD_LABEL = Buffer.from('p2p-overlay record v1\0')
 export const MAX_RECORD_ADDRESSES = 8

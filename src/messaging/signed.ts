@@ -6,7 +6,7 @@
  */
 import { verifySignature, type Identity } from '../identity/identity.js'
 import { publicKeyFromNodeId } from '../identity/node-id.js'
-import { BinaryWriter } from './binary.js'
+import { BinaryWriter } from '../util/binary.js'
 import type { BroadcastMessage, RoutedMessage } from './messages.js'
 
 const BROADCAST_LABEL = Buffer.from('p2p-overlay broadcast v1\0')

@@ -10,7 +10,7 @@
  */
 import { ProtocolError } from '../errors.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId, type NodeId } from '../identity/node-id.js'
-import { BinaryReader, BinaryWriter } from '../messaging/binary.js'
+import { BinaryReader, BinaryWriter } from '../util/binary.js'
 import { MAX_RECORD_ADDRESSES, NatType, parseAddress } from '../messaging/peer-record.js'
 
 export enum SignalType {

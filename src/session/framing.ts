@@ -11,6 +11,7 @@
  */
 import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../constants.js'
 import { ProtocolError } from '../errors.js'
+import { BinaryWriter } from '../util/binary.js'
 
 export interface Frame {
   type: number
@@ -124,40 +125,27 @@ export function encodeFrame(type: number, body: Uint8Array): Buffer {
   return out
 }
 
-/** Where a FrameWriter writes: a node:tls socket, or anything with write() (tests). */
+/** Where a FrameWriter writes: a SecureChannel, or anything with write() (tests). */
 export interface FrameSink {
   write(chunk: Buffer): boolean
-  /** With cork/uncork, bodies of VECTORED_BODY_BYTES or more are passed on as they are, not copied. */
-  cork?(): void
-  uncork?(): void
 }
 
-/**
- * Bodies at least this large go to a corking sink as their own chunk behind a
- * 6-byte header instead of being copied into one batch buffer: node:tls joins
- * a corked run natively and encrypts it in one go, so the bytes end up in the
- * same TLS records, without a large short-lived Buffer per frame (at bulk rates
- * those made V8 run a full mark-compact every ~0.1 s, measured).
- */
-export const VECTORED_BODY_BYTES = 16 * 1024
-
-interface PendingFrame {
-  type: number
-  body: Uint8Array
-}
+/** The smallest batch buffer a FrameWriter starts (a message or two). */
+const MIN_BATCH_BYTES = 256
 
 /**
- * Batches frames written in the same tick into one write on the sink (one TLS
- * record run instead of one per message): small messages are what separate fast
- * stacks from slow ones. A body must not change after write(): it is read when
- * the batch is flushed, and a large one (see VECTORED_BODY_BYTES) until the sink
- * has taken it.
+ * Batches frames written in the same tick into one write on the sink (one
+ * sealed record instead of one per message): small messages are what separate
+ * fast stacks from slow ones. Messages are encoded straight into the batch
+ * (encode()), behind their frame header: no buffer per message, no copy into
+ * the batch. A batch is a new buffer each time, never reused, so the sink may
+ * keep what it is given; it starts as large as the last one, so a busy
+ * sender's batches do not grow by copying.
  */
 export class FrameWriter {
   readonly #sink: FrameSink
-  #pending: PendingFrame[] = []
-  #pendingBytes = 0
-  #largestBody = 0
+  #batch: BinaryWriter | null = null
+  #nextBatchBytes = MIN_BATCH_BYTES
   #scheduled = false
 
   constructor(sink: FrameSink) {
@@ -165,15 +153,51 @@ export class FrameWriter {
   }
 
   get pendingBytes(): number {
-    return this.#pendingBytes
+    return this.#batch?.length ?? 0
   }
 
-  /** Queues a frame; returns false when the caller should wait for the sink to drain. */
+  /** Queues a frame of `body`; returns false when the caller should wait for the sink to drain. */
   write(type: number, body: Uint8Array): boolean {
-    this.#pending.push({ type, body })
-    this.#pendingBytes += FRAME_HEADER_BYTES + body.length
-    if (body.length > this.#largestBody) this.#largestBody = body.length
-    if (this.#pendingBytes >= WRITE_BATCH_BYTES) return this.flush()
+    this.#open().u32(body.length + 2).u8(PROTOCOL_VERSION).u8(type).fixed(body)
+    return this.#queued()
+  }
+
+  /**
+   * Queues a frame whose body `encodeBody` writes into the batch, returning
+   * the frame's type. If it throws, nothing of the frame stays queued.
+   */
+  encode<T>(encodeBody: (w: BinaryWriter, value: T) => number, value: T): boolean {
+    const w = this.#open()
+    const start = w.length
+    w.u32(0).u16(0) // the header: its length and type are known once the body is written
+    let type: number
+    try {
+      type = encodeBody(w, value)
+    } catch (err) {
+      w.truncate(start)
+      throw err
+    }
+    w.setU32(start, w.length - start - 4)
+      .setU8(start + 4, PROTOCOL_VERSION)
+      .setU8(start + 5, type)
+    return this.#queued()
+  }
+
+  flush(): boolean {
+    const batch = this.#batch
+    if (batch === null || batch.length === 0) return true
+    this.#batch = null
+    this.#nextBatchBytes = Math.min(Math.max(batch.length, MIN_BATCH_BYTES), 2 * WRITE_BATCH_BYTES)
+    return this.#sink.write(batch.finish())
+  }
+
+  #open(): BinaryWriter {
+    this.#batch ??= new BinaryWriter(this.#nextBatchBytes)
+    return this.#batch
+  }
+
+  #queued(): boolean {
+    if (this.pendingBytes >= WRITE_BATCH_BYTES) return this.flush()
     if (!this.#scheduled) {
       this.#scheduled = true
       queueMicrotask(() => {
@@ -183,51 +207,4 @@ export class FrameWriter {
     }
     return true
   }
-
-  flush(): boolean {
-    const pending = this.#pending
-    if (pending.length === 0) return true
-    const bytes = this.#pendingBytes
-    const vectored = this.#largestBody >= VECTORED_BODY_BYTES
-    this.#pending = []
-    this.#pendingBytes = 0
-    this.#largestBody = 0
-    const sink = this.#sink
-    if (!vectored || sink.cork === undefined || sink.uncork === undefined) return sink.write(joinFrames(pending, bytes))
-    sink.cork()
-    let ok = true
-    let run: PendingFrame[] = []
-    let runBytes = 0
-    for (const frame of pending) {
-      if (frame.body.length < VECTORED_BODY_BYTES) {
-        run.push(frame)
-        runBytes += FRAME_HEADER_BYTES + frame.body.length
-        continue
-      }
-      if (run.length > 0) {
-        sink.write(joinFrames(run, runBytes))
-        run = []
-        runBytes = 0
-      }
-      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
-      encodeFrameHeader(frame.type, frame.body.length, header, 0)
-      sink.write(header)
-      ok = sink.write(Buffer.isBuffer(frame.body) ? frame.body : Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.byteLength))
-    }
-    if (run.length > 0) ok = sink.write(joinFrames(run, runBytes))
-    sink.uncork()
-    return ok
-  }
-}
-
-/** The frames, header and body each, in one new buffer of `bytes` bytes. */
-function joinFrames(frames: PendingFrame[], bytes: number): Buffer {
-  const out = Buffer.allocUnsafe(bytes)
-  let offset = 0
-  for (const { type, body } of frames) {
-    encodeFrameHeader(type, body.length, out, offset)
-    out.set(body, offset + FRAME_HEADER_BYTES)
-    offset += FRAME_HEADER_BYTES + body.length
-  }
-  return out
 }

@@ -123,9 +123,9 @@ export function tlsRecord(bytes: Uint8Array): Buffer {
 /**
  * Seals this side's records, in order. Every typed-array view handed to
  * libsodium costs about 0.1 us to make and to read natively, so a record
- * takes as few as it can: the header (the additional data) lives in a buffer
- * of its own, reused, and a single piece is encrypted straight from where it
- * lies into the record.
+ * takes as few as it can: the plaintext is encrypted straight from where it
+ * lies into the record, and the header (the additional data) lives in a
+ * buffer of its own, reused.
  */
 export class RecordSealer {
   readonly #direction: Direction
@@ -135,23 +135,12 @@ export class RecordSealer {
     this.#direction = new Direction(keys)
   }
 
-  /** One SEALED record of the pieces, in order (`bytes` in all, at most MAX_SEALED_PLAINTEXT_BYTES). */
-  seal(pieces: readonly Uint8Array[], bytes: number): Buffer {
-    const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bytes + TAG_BYTES)
+  /** One SEALED record of `plaintext` (at most MAX_SEALED_PLAINTEXT_BYTES), in a new buffer. */
+  seal(plaintext: Uint8Array): Buffer {
+    const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + plaintext.length + TAG_BYTES)
     const header = this.#header
-    writeHeader(header, RecordKind.Sealed, bytes + TAG_BYTES)
+    writeHeader(header, RecordKind.Sealed, plaintext.length + TAG_BYTES)
     record.set(header, 0)
-    let plaintext: Uint8Array
-    if (pieces.length === 1) {
-      plaintext = pieces[0] as Uint8Array
-    } else {
-      let offset = RECORD_HEADER_BYTES
-      for (const piece of pieces) {
-        record.set(piece, offset)
-        offset += piece.length
-      }
-      plaintext = record.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes)
-    }
     const direction = this.#direction
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt(record.subarray(RECORD_HEADER_BYTES), plaintext, header, null, direction.nextNonce(), direction.key)
     return record

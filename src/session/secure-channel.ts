@@ -94,9 +94,6 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   /** SEALED records received before start(). */
   #early: Buffer[] = []
   #earlyBytes = 0
-  #corked = 0
-  #corkedPieces: Uint8Array[] = []
-  #corkedBytes = 0
   readonly #onRecord = (kind: number, record: Buffer): void => this.#record(kind, record)
 
   /** `startTls` builds the TLS socket (client or server) on the Duplex it is given. */
@@ -185,26 +182,15 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   /** Seals and sends; returns false when the caller should wait for 'drain'. */
   write(chunk: Uint8Array): boolean {
-    if (this.#corked > 0) {
-      this.#corkedPieces.push(chunk)
-      this.#corkedBytes += chunk.length
-      return !this.#stream.writableNeedDrain
+    const sealer = this.#sealer
+    if (sealer === null) throw new Error('sealed writes before the TLS handshake is complete')
+    if (chunk.length <= MAX_SEALED_PLAINTEXT_BYTES) return this.#send(sealer.seal(chunk))
+    // Larger than one record (a frame over 128 KiB): cut it.
+    let ok = true
+    for (let offset = 0; offset < chunk.length; offset += MAX_SEALED_PLAINTEXT_BYTES) {
+      ok = this.#send(sealer.seal(chunk.subarray(offset, offset + MAX_SEALED_PLAINTEXT_BYTES)))
     }
-    return this.#writeSealed([chunk], chunk.length)
-  }
-
-  /** Writes until uncork() go into as few records as they fit in. */
-  cork(): void {
-    this.#corked++
-  }
-
-  uncork(): void {
-    if (this.#corked === 0 || --this.#corked > 0) return
-    const pieces = this.#corkedPieces
-    const bytes = this.#corkedBytes
-    this.#corkedPieces = []
-    this.#corkedBytes = 0
-    if (bytes > 0) this.#writeSealed(pieces, bytes)
+    return ok
   }
 
   end(): void {
@@ -218,20 +204,6 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   destroy(): void {
     this.#stream.destroy()
-  }
-
-  #writeSealed(pieces: Uint8Array[], bytes: number): boolean {
-    const sealer = this.#sealer
-    if (sealer === null) throw new Error('sealed writes before the TLS handshake is complete')
-    if (bytes <= MAX_SEALED_PLAINTEXT_BYTES) return this.#send(sealer.seal(pieces, bytes))
-    // Larger than one record (a frame over 64 KiB): cut it.
-    const all = Buffer.concat(pieces, bytes)
-    let ok = true
-    for (let offset = 0; offset < bytes; offset += MAX_SEALED_PLAINTEXT_BYTES) {
-      const piece = all.subarray(offset, Math.min(bytes, offset + MAX_SEALED_PLAINTEXT_BYTES))
-      ok = this.#send(sealer.seal([piece], piece.length))
-    }
-    return ok
   }
 
   #send(record: Buffer): boolean {

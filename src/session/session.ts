@@ -20,6 +20,7 @@ import { ClosedError, HandshakeError, OverlayError, ProtocolError } from '../err
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { RemoteAddress } from '../transport/connection.js'
+import type { BinaryWriter } from '../util/binary.js'
 import { decodeBindingProof, encodeBindingProof, signBinding, verifyBinding, type TlsRole } from './binding.js'
 import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from './framing.js'
 import { deriveProbeKeys, type ProbeKeys } from './probe-datagram.js'
@@ -32,7 +33,8 @@ import { mapTlsError } from './tls-errors.js'
 
 /** How the layer above turns its messages into frames and back. decode() throws a ProtocolError on bad input. */
 export interface MessageCodec<M> {
-  encode(message: M): { type: number; body: Uint8Array }
+  /** Writes the message's body into `w` (straight into the session's batch of frames) and returns its frame type. */
+  write(w: BinaryWriter, message: M): number
   decode(type: number, body: Buffer): M
 }
 
@@ -91,6 +93,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   closeReason: OverlayError | null = null
   readonly #channel: SecureChannel
   readonly #codec: MessageCodec<M>
+  /** The codec's write, as FrameWriter.encode() calls it (made once, not per message). */
+  readonly #writeMessage: (w: BinaryWriter, message: M) => number
   readonly #revocation: RevocationList
   readonly #decoder: FrameDecoder
   readonly #writer: FrameWriter
@@ -117,6 +121,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
     this.remote = init.remote
     this.#channel = init.channel
     this.#codec = init.codec
+    const codec = init.codec
+    this.#writeMessage = (w, message) => codec.write(w, message)
     this.#revocation = init.revocation
     this.#decoder = new FrameDecoder(init.maxFrameBytes)
     this.#writer = new FrameWriter(init.channel)
@@ -195,9 +201,9 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
   /** Sends a message. Returns false when the caller should wait for 'drain'. */
   send(message: M): boolean {
     if (!this.writable) throw new ClosedError('OVL_SESSION_CLOSED', `session with ${this.peer.name || this.remote.host} is ${this.#state === 'up' ? 'closing' : this.#state}`)
-    const { type, body } = this.#codec.encode(message)
+    const ok = this.#writer.encode(this.#writeMessage, message)
     this.#framesOut++
-    return this.#writer.write(type, body)
+    return ok
   }
 
   /** Up, and neither side has started to close it: send() will take messages. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { OverlayError } from '../../src/errors.js'
-import { BinaryReader, BinaryWriter } from '../../src/messaging/binary.js'
+import { BinaryReader, BinaryWriter } from '../../src/util/binary.js'
 import { decodeMessage, encodeMessage, messageCodec } from '../../src/messaging/codec.js'
 import { MAX_RECORDS_PER_EXCHANGE } from '../../src/constants.js'
 import { Identity } from '../../src/identity/identity.js'
@@ -92,7 +92,10 @@ describe('message codec', () => {
         const { type: wireType, body } = encodeMessage(message)
         assert.equal(wireType, type)
         assert.deepEqual(decodeMessage(wireType, Buffer.from(body)), message)
-        assert.deepEqual(messageCodec.decode(wireType, Buffer.from(messageCodec.encode(message).body)), message)
+        // The session's codec writes into a batch that already holds other frames.
+        const batch = new BinaryWriter(8).fixed(Buffer.from('earlier'))
+        assert.equal(messageCodec.write(batch, message), type)
+        assert.deepEqual(messageCodec.decode(type, Buffer.from(batch.finish().subarray(7))), message)
       }
     })
   }
@@ -334,6 +337,19 @@ describe('BinaryWriter', () => {
 
   it('refuses a u16-prefixed field longer than 65535 bytes', () => {
     assert.throws(() => new BinaryWriter().bytes16(Buffer.alloc(65_536)), RangeError)
+  })
+
+  it('overwrites bytes already written, and only those; truncates back to a length', () => {
+    const w = new BinaryWriter(2).u32(0).u8(0).string('body')
+    assert.equal(w.length, 11)
+    w.setU32(0, 0x01020304).setU8(4, 0xff)
+    assert.deepEqual(w.finish().subarray(0, 5), Buffer.from([1, 2, 3, 4, 0xff]))
+    assert.throws(() => w.setU32(8, 1), RangeError)
+    assert.throws(() => w.setU8(11, 1), RangeError)
+    w.truncate(5)
+    assert.equal(w.length, 5)
+    assert.throws(() => w.truncate(6), RangeError)
+    assert.deepEqual(w.u8(9).finish(), Buffer.from([1, 2, 3, 4, 0xff, 9]))
   })
 })
 

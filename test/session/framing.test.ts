@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { before, describe, it, type TestContext } from 'node:test'
 import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../../src/constants.js'
 import type { ErrorCode, OverlayError } from '../../src/errors.js'
-import { BinaryWriter } from '../../src/messaging/binary.js'
+import { BinaryWriter } from '../../src/util/binary.js'
 import { encodeMessage } from '../../src/messaging/codec.js'
 import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
@@ -191,6 +191,45 @@ describe('FrameWriter', () => {
     const sink = new Sink()
     assert.equal(new FrameWriter(sink).flush(), true)
     assert.equal(sink.writes.length, 0)
+  })
+
+  it('encodes a body straight into the batch, behind a header with the type the encoder returns', async () => {
+    const sink = new Sink()
+    const writer = new FrameWriter(sink)
+    const encodeText = (w: BinaryWriter, text: string): number => (w.string(text), 0x13)
+    writer.write(0x14, Buffer.from('before'))
+    writer.encode(encodeText, 'héllo')
+    writer.write(0x15, new Uint8Array([1, 2, 3]).subarray(1)) // a view, not a Buffer
+    await Promise.resolve()
+    assert.equal(sink.writes.length, 1)
+    const text = Buffer.from('héllo')
+    const body = Buffer.concat([Buffer.from([0, text.length]), text])
+    assert.deepEqual(sink.writes[0], Buffer.concat([encodeFrame(0x14, Buffer.from('before')), encodeFrame(0x13, body), encodeFrame(0x15, Buffer.from([2, 3]))]))
+  })
+
+  it('queues nothing of a frame whose encoder throws; the frames around it go out', async () => {
+    const sink = new Sink()
+    const writer = new FrameWriter(sink)
+    writer.write(0x13, Buffer.from('a'))
+    const halfWay = (w: BinaryWriter): number => {
+      w.u32(7)
+      throw new RangeError('field longer than 65535 bytes')
+    }
+    assert.throws(() => writer.encode(halfWay, null), RangeError)
+    assert.equal(writer.pendingBytes, FRAME_HEADER_BYTES + 1)
+    writer.write(0x13, Buffer.from('b'))
+    await Promise.resolve()
+    assert.deepEqual(sink.writes, [Buffer.concat([encodeFrame(0x13, Buffer.from('a')), encodeFrame(0x13, Buffer.from('b'))])])
+  })
+
+  it('hands the sink a new buffer for every batch: what it keeps is never overwritten', async () => {
+    const kept: Buffer[] = []
+    const writer = new FrameWriter({ write: (chunk) => (kept.push(chunk), true) })
+    for (const text of ['first', 'second', 'third']) {
+      writer.write(0x13, Buffer.from(text))
+      await Promise.resolve()
+    }
+    assert.deepEqual(kept, ['first', 'second', 'third'].map((text) => encodeFrame(0x13, Buffer.from(text))))
   })
 })
 

@@ -78,6 +78,31 @@ export class BinaryWriter {
     return this
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#offset
+  }
+
+  /** Overwrites 4 bytes already written (a length known only once what follows is written). */
+  setU32(offset: number, value: number): this {
+    if (offset + 4 > this.#offset) throw new RangeError(`bytes ${offset}-${offset + 3} have not been written`)
+    this.#buffer.writeUInt32BE(value, offset)
+    return this
+  }
+
+  /** Overwrites a byte already written. */
+  setU8(offset: number, value: number): this {
+    if (offset >= this.#offset) throw new RangeError(`byte ${offset} has not been written`)
+    this.#buffer[offset] = value
+    return this
+  }
+
+  /** Drops everything after the first `length` bytes (what an encoding that failed half-way wrote). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.#offset) throw new RangeError(`cannot truncate ${this.#offset} bytes to ${length}`)
+    this.#offset = length
+  }
+
   finish(): Buffer {
     return this.#buffer.subarray(0, this.#offset)
   }
