@@ -164,7 +164,8 @@ export class FrameWriter {
 
   /**
    * Queues a frame whose body `encodeBody` writes into the batch, returning
-   * the frame's type. If it throws, nothing of the frame stays queued.
+   * the frame's type. If it throws, nothing of the frame stays queued. It
+   * must not write frames itself (they would land inside this one's body).
    */
   encode<T>(encodeBody: (w: BinaryWriter, value: T) => number, value: T): boolean {
     const w = this.#open()
@@ -175,6 +176,7 @@ export class FrameWriter {
       type = encodeBody(w, value)
     } catch (err) {
       w.truncate(start)
+      if (start === 0) this.#batch = null // a batch of nothing is not kept (it may have grown large)
       throw err
     }
     w.setU32(start, w.length - start - 4)

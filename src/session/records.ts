@@ -28,7 +28,7 @@ export const RECORD_HEADER_BYTES = 5
 export const TAG_BYTES = 16
 /** Largest TLS record payload (node:tls writes handshake flights of a few KiB). */
 export const MAX_TLS_RECORD_BYTES = 64 * 1024
-/** Largest plaintext in one SEALED record: a 64 KiB batch of frames plus one more frame of up to 64 KiB. */
+/** Largest plaintext in one SEALED record: a batch of frames (flushed once it reaches 64 KiB) and its last frame fit in one record; larger batches are cut into records of this size. */
 export const MAX_SEALED_PLAINTEXT_BYTES = 128 * 1024
 
 /** RFC 8446 7.5 exporter label: distinct from the channel binding's, so the two values are independent. */

@@ -185,10 +185,10 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     const sealer = this.#sealer
     if (sealer === null) throw new Error('sealed writes before the TLS handshake is complete')
     if (chunk.length <= MAX_SEALED_PLAINTEXT_BYTES) return this.#send(sealer.seal(chunk))
-    // Larger than one record (a frame over 128 KiB): cut it.
+    // Larger than one record (a batch holding a large frame): cut it. Any write that asked to wait counts.
     let ok = true
     for (let offset = 0; offset < chunk.length; offset += MAX_SEALED_PLAINTEXT_BYTES) {
-      ok = this.#send(sealer.seal(chunk.subarray(offset, offset + MAX_SEALED_PLAINTEXT_BYTES)))
+      if (!this.#send(sealer.seal(chunk.subarray(offset, offset + MAX_SEALED_PLAINTEXT_BYTES)))) ok = false
     }
     return ok
   }

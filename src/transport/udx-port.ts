@@ -57,7 +57,11 @@ export interface ByteStreamEvents {
 
 /**
  * The byte stream a SecureChannel runs on: a UdxPort in the product, a
- * node:stream Duplex in unit tests. The events are ByteStreamEvents.
+ * node:stream Duplex in unit tests. The events are ByteStreamEvents. A chunk
+ * emitted as 'data' belongs to the listener from then on: the channel
+ * decrypts records in place, in it, so a stream must neither reuse a chunk's
+ * memory nor hand the same bytes to anyone else (udx-native allocates a fresh
+ * read buffer once one is used up, and never writes where it has handed out).
  */
 export interface ByteStream {
   write(chunk: Buffer): boolean

@@ -222,6 +222,19 @@ describe('FrameWriter', () => {
     assert.deepEqual(sink.writes, [Buffer.concat([encodeFrame(0x13, Buffer.from('a')), encodeFrame(0x13, Buffer.from('b'))])])
   })
 
+  it('sends a frame larger than the batch size at once, whole, behind the frames queued before it', () => {
+    const sink = new Sink()
+    const writer = new FrameWriter(sink)
+    const large = Buffer.alloc(3 * WRITE_BATCH_BYTES, 0x42)
+    writer.write(0x14, Buffer.from('small'))
+    assert.equal(writer.encode((w: BinaryWriter, bytes: Buffer): number => (w.bytes32(bytes), 0x13), large), true, 'flushed at once')
+    assert.equal(sink.writes.length, 1)
+    const decoded = decodeAll(new FrameDecoder(4 * WRITE_BATCH_BYTES), sink.writes)
+    assert.deepEqual(decoded.map((frame) => frame.type), [0x14, 0x13])
+    assert.deepEqual(decoded[1]?.body.subarray(4), large)
+    assert.equal(writer.pendingBytes, 0)
+  })
+
   it('hands the sink a new buffer for every batch: what it keeps is never overwritten', async () => {
     const kept: Buffer[] = []
     const writer = new FrameWriter({ write: (chunk) => (kept.push(chunk), true) })
