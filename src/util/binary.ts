@@ -1,7 +1,9 @@
 /**
- * Bounds-checked binary reading and writing for message bodies. Every read
- * past the end or any malformed field throws a ProtocolError (OVL_FRAME_MALFORMED):
- * a peer's bytes can close its session, never crash the node.
+ * Bounds-checked binary reading and writing: message bodies, NAT signals, and
+ * a session's batch of frames (which messages are written straight into).
+ * Every read past the end or any malformed field throws a ProtocolError
+ * (OVL_FRAME_MALFORMED): a peer's bytes can close its session, never crash
+ * the node.
  */
 import { isUtf8 } from 'node:buffer'
 import { ProtocolError } from '../errors.js'
