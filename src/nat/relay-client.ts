@@ -5,6 +5,7 @@
  * the relay's; once the relay says READY they run TLS and the Ed25519 binding
  * end to end, as on any other connection. The relay sees ciphertext only.
  */
+import type { UDXStream } from 'udx-native'
 import { OverlayError, TimeoutError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { Logger } from '../log/logger.js'
@@ -24,6 +25,8 @@ export interface RelayClientHost {
   readonly handshakeTimeoutMs: number
   sessionWith(peer: NodeId): OverlaySession | undefined
   remoteOf(session: OverlaySession): RemoteAddress
+  /** The UDX stream a session runs on (to tell a relayed session from another one with the same peer). */
+  streamOf(session: OverlaySession): UDXStream | undefined
   /** Opens (or returns) a session with the relay at `address`. */
   connect(address: RemoteAddress): Promise<OverlaySession>
   /** TLS and the binding on a connection, as for any dial or accept. */
@@ -42,10 +45,17 @@ interface Pending {
   refused: (reason: string) => void
 }
 
+/** A relayed session that is up, by its token: a REFUSED for the token from its relay ends it. */
+interface Relayed {
+  session: OverlaySession
+  relay: NodeId
+}
+
 export class RelayClient {
   readonly #host: RelayClientHost
   readonly #log: Logger
   readonly #pending = new Map<string, Pending>()
+  readonly #relayed = new Map<string, Relayed>()
   /** Relayed ends being set up, counted from the first line (an invitation waits for a dial before it has a pending entry). */
   #active = 0
 
@@ -54,10 +64,13 @@ export class RelayClient {
     this.#log = log
   }
 
-  /** ALLOCATED, READY or REFUSED from a relay, for a token of ours. */
+  /** ALLOCATED, READY or REFUSED from a relay, for a token of ours; REFUSED for a session that is up ends it. */
   onMessage(session: OverlaySession, message: RelayMessage): void {
     const pending = this.#pending.get(message.token)
-    if (pending === undefined) return
+    if (pending === undefined) {
+      if (message.op === RelayOp.Refused) this.#ended(session, message.token, message.reason)
+      return
+    }
     if (message.op === RelayOp.Allocated) pending.allocated?.(message)
     else if (message.op === RelayOp.Ready) pending.ready?.()
     else if (message.op === RelayOp.Refused) pending.refused(`${session.peer.name}: ${message.reason}`)
@@ -109,6 +122,16 @@ export class RelayClient {
     }
   }
 
+  /** The relay stopped relaying the session of `token`: it closes now, not at the heartbeat timeout. */
+  #ended(from: OverlaySession, token: string, reason: string): void {
+    const relayed = this.#relayed.get(token)
+    if (relayed === undefined || relayed.relay !== from.peerId) return // only the relay that carries it can end it
+    this.#relayed.delete(token)
+    this.#log.info({ peer: relayed.session.peerId.slice(0, 10), relay: from.peerId.slice(0, 10) }, `relayed session ended by the relay: ${reason}`)
+    // No END frame: the path is gone, and the other end hears the same from the relay.
+    relayed.session.destroy(new OverlayError('OVL_RELAY_ENDED', `the relay ${from.peer.name} stopped relaying the session: ${reason}`), { notify: false })
+  }
+
   /** Connects a stream of ours to the relay's `relayStreamId`, joins, and runs TLS once the relay is ready. */
   async #join(token: string, relay: OverlaySession, relayStreamId: number, direction: 'inbound' | 'outbound'): Promise<OverlaySession> {
     const ready = this.#await<void>(token, 'ready', READY_TIMEOUT_MS)
@@ -131,7 +154,16 @@ export class RelayClient {
       stream.destroy()
       throw err
     }
-    return this.#host.handshake(connection)
+    const session = await this.#host.handshake(connection)
+    // The handshake hands back the session kept for the peer, which is another one if a session
+    // with it was up already (the tie-break): only the one on our stream is this relay's to end.
+    if (this.#host.streamOf(session) === stream && session.state !== 'closed') {
+      this.#relayed.set(token, { session, relay: relay.peerId })
+      session.once('close', () => {
+        if (this.#relayed.get(token)?.session === session) this.#relayed.delete(token)
+      })
+    }
+    return session
   }
 
   #await<T>(token: string, what: 'allocated' | 'ready', ms: number): Promise<T> {

@@ -173,6 +173,12 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     pair.b.destroy()
     // The sessions outlive the pair: a loop of PREPARE and JOIN must not pile listeners on them.
     for (const session of [pair.sessions.a, pair.sessions.b]) session?.off('close', pair.onSessionClose)
+    // Each end hears it at once, on its session with the relay: destroying the forwarding streams tells
+    // the ends nothing they act on (measured: they learned it from the heartbeat timeout). REFUSED, so
+    // that ends that predate this ignore it (a token they no longer wait for).
+    for (const session of [pair.sessions.a, pair.sessions.b]) {
+      if (session !== null) send(session, { type: MessageType.Relay, op: RelayOp.Refused, token: pair.token, reason: `relay ended (${reason})` })
+    }
     if (pair.open) {
       this.#init.log.info({ initiator: pair.initiator.slice(0, 10), target: pair.target.slice(0, 10), reason, bytes: pair.bytes }, 'relayed session ended')
       this.emit('closed', pair.initiator, pair.target, reason, pair.bytes)

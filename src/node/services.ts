@@ -142,6 +142,7 @@ export function createServices(core: NodeCore): Services {
       handshakeTimeoutMs: core.limits.handshakeTimeoutMs,
       sessionWith: (peer) => core.sessions.get(peer),
       remoteOf: (session) => core.links.remoteOf(session),
+      streamOf: (session) => core.links.get(session)?.stream,
       connect: (address) => core.dial([address], { timeoutMs: core.limits.dialTimeoutMs }),
       handshake: (connection) => core.handshake(connection),
       signal: (target, payload) => direct.signal(target, payload),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { NatType } from '../../src/messaging/peer-record.js'
 import { NodeMetrics } from '../../src/metrics/node-metrics.js'
+import type { OverlayError } from '../../src/errors.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { line, MANUAL, startNodes, wire } from '../helpers/network.js'
 import { nextEvent, until } from '../helpers/wait.js'
@@ -88,6 +89,29 @@ describe('relayed sessions', () => {
     await until(() => linkOf(a, b.nodeId)?.link === 'direct' && linkOf(b, a.nodeId)?.link === 'direct', 5_000, 'both ends to keep the direct session')
     assert.deepEqual(downs, [], 'the peer never went down: the direct session replaced the relayed one')
     await until(() => r.services.relayServer.active === 0, 10_000, 'the relay to let go of the idle pair')
+  })
+
+  it('end at once on both ends, with the reason, when the relay stops relaying them (not at the heartbeat timeout)', async (t) => {
+    // Heartbeats that would take 30 s to notice: an end that closes within the wait below heard it from the relay.
+    const slow = { ...MANUAL, heartbeat: { intervalMs: 1_000, timeoutMs: 30_000 } }
+    for (const [how, relaySettings] of [['time-limit', { maxDurationMs: 1_000 }], ['stopped', {}]] as const) {
+      const nodes = await startNodes(t, 3, (i) => ({ ...slow, relay: i === 1 ? relaySettings : {} }))
+      await wire(nodes, line(3))
+      const [a, r, b] = nodes as [OverlayNode, OverlayNode, OverlayNode]
+      await until(() => a.store.get(b.nodeId) !== undefined && b.store.get(a.nodeId) !== undefined, 5_000, 'records through the middle node')
+      const atA = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+      await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the relayed session at b')
+      const atB = b.session(a.nodeId) as OverlaySession
+      const ends = [atA, atB].map((session) => nextEvent<[OverlayError | null]>(session, 'close', () => true, 5_000))
+      if (how === 'stopped') r.services.relayServer.stop()
+      for (const [error] of await Promise.all(ends)) {
+        assert.equal(error?.code, 'OVL_RELAY_ENDED', `${how}: ${error?.code} ${error?.message}`)
+        assert.match(error.message, new RegExp(`relay ended \\(${how}\\)`))
+      }
+      assert.equal(a.session(b.nodeId), undefined)
+      assert.equal(b.session(a.nodeId), undefined)
+      assert.ok(a.session(r.nodeId) && b.session(r.nodeId), 'the sessions with the relay itself stay up')
+    }
   })
 
   it('are refused past the relay\'s limits, with the reason', async (t) => {
