@@ -60,7 +60,7 @@ export const ERROR_CODES = {
   OVL_PENDING_LIMIT: 'Too many messages are waiting for an acknowledgement; retry when some have been answered.',
   OVL_PUNCH_FAILED: 'No path could be punched to the peer in time (or too many punches are in progress).',
   OVL_PUNCH_IMPOSSIBLE: 'Both ends are behind hard (symmetric) NATs: no direct path can be punched; a relay is needed.',
-  OVL_RELAY_REFUSED: 'The relay refused to relay the session (its limits, or the other end is unknown to it).',
+  OVL_RELAY_REFUSED: 'The relay refused to relay the session (its limits, or the other end is unknown to it), or ended it before both ends had joined.',
   OVL_RELAY_FAILED: 'A relayed session could not be set up in time.',
   OVL_RELAY_ENDED: 'The relay stopped relaying the session (its time or byte limit, no traffic, the other end\'s session with it closed, or it stopped) and said so: the session closes at once, not at the heartbeat timeout.',
   OVL_UNREACHABLE: 'The peer could not be reached: direct dials, hole punching and relays all failed (each reason is given).',

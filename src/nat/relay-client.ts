@@ -45,17 +45,21 @@ interface Pending {
   refused: (reason: string) => void
 }
 
-/** A relayed session that is up, by its token: a REFUSED for the token from its relay ends it. */
-interface Relayed {
-  session: OverlaySession
-  relay: NodeId
+/**
+ * Relayed sessions that are up, by relay and token: a REFUSED for the token
+ * from that relay ends the session. Keyed by the relay too, so that a token
+ * reused through another relay (tokens travel in invitations) cannot take
+ * the place of this one.
+ */
+function relayedKey(relay: NodeId, token: string): string {
+  return `${relay}/${token}`
 }
 
 export class RelayClient {
   readonly #host: RelayClientHost
   readonly #log: Logger
   readonly #pending = new Map<string, Pending>()
-  readonly #relayed = new Map<string, Relayed>()
+  readonly #relayed = new Map<string, OverlaySession>()
   /** Relayed ends being set up, counted from the first line (an invitation waits for a dial before it has a pending entry). */
   #active = 0
 
@@ -122,14 +126,17 @@ export class RelayClient {
     }
   }
 
-  /** The relay stopped relaying the session of `token`: it closes now, not at the heartbeat timeout. */
+  /** The relay `from` stopped relaying the session of `token`: it closes now, not at the heartbeat timeout. */
   #ended(from: OverlaySession, token: string, reason: string): void {
-    const relayed = this.#relayed.get(token)
-    if (relayed === undefined || relayed.relay !== from.peerId) return // only the relay that carries it can end it
-    this.#relayed.delete(token)
-    this.#log.info({ peer: relayed.session.peerId.slice(0, 10), relay: from.peerId.slice(0, 10) }, `relayed session ended by the relay: ${reason}`)
-    // No END frame: the path is gone, and the other end hears the same from the relay.
-    relayed.session.destroy(new OverlayError('OVL_RELAY_ENDED', `the relay ${from.peer.name} stopped relaying the session: ${reason}`), { notify: false })
+    const key = relayedKey(from.peerId, token) // only the relay that carries a session can end it
+    const session = this.#relayed.get(key)
+    if (session === undefined) return
+    this.#relayed.delete(key)
+    this.#log.info({ peer: session.peerId.slice(0, 10), relay: from.peerId.slice(0, 10) }, `relayed session ended by the relay: ${reason}`)
+    // No END frame: the path is gone, and the other end hears the same from the relay. A session
+    // already closing keeps its own reason (a peer's CLOSE for a direct session that replaces it).
+    const error = session.closeReason === null ? new OverlayError('OVL_RELAY_ENDED', `the relay ${from.peer.name} stopped relaying the session: ${reason}`) : undefined
+    session.destroy(error, { notify: false })
   }
 
   /** Connects a stream of ours to the relay's `relayStreamId`, joins, and runs TLS once the relay is ready. */
@@ -158,9 +165,10 @@ export class RelayClient {
     // The handshake hands back the session kept for the peer, which is another one if a session
     // with it was up already (the tie-break): only the one on our stream is this relay's to end.
     if (this.#host.streamOf(session) === stream && session.state !== 'closed') {
-      this.#relayed.set(token, { session, relay: relay.peerId })
+      const key = relayedKey(relay.peerId, token)
+      this.#relayed.set(key, session)
       session.once('close', () => {
-        if (this.#relayed.get(token)?.session === session) this.#relayed.delete(token)
+        if (this.#relayed.get(key) === session) this.#relayed.delete(key)
       })
     }
     return session

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { NatType } from '../../src/messaging/peer-record.js'
 import { NodeMetrics } from '../../src/metrics/node-metrics.js'
-import type { OverlayError } from '../../src/errors.js'
+import { OverlayError } from '../../src/errors.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { line, MANUAL, startNodes, wire } from '../helpers/network.js'
 import { nextEvent, until } from '../helpers/wait.js'
@@ -112,6 +112,16 @@ describe('relayed sessions', () => {
       assert.equal(b.session(a.nodeId), undefined)
       assert.ok(a.session(r.nodeId) && b.session(r.nodeId), 'the sessions with the relay itself stay up')
     }
+  })
+
+  it('keep the reason they were already closing for when the relay then ends them', async (t) => {
+    const [a, r, b] = await trio(t)
+    const atA = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+    const closed = nextEvent<[OverlayError | null]>(atA, 'close', () => true, 5_000)
+    atA.close(new OverlayError('OVL_SESSION_CLOSED', 'closed by the test'))
+    r.services.relayServer.stop() // its REFUSED reaches a while a still waits for b's answer, which can no longer come
+    const [error] = await closed
+    assert.equal(error?.code, 'OVL_SESSION_CLOSED')
   })
 
   it('are refused past the relay\'s limits, with the reason', async (t) => {
