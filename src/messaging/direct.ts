@@ -78,6 +78,8 @@ interface Pending {
   target: NodeId
   sentAt: number
   via: 'session' | 'routed'
+  /** A CHAT sent on a session, and that session: sent again if the peer replaces the session before acknowledging it (resendOn). */
+  chat?: { message: ChatMessage; session: OverlaySession }
   resolve: (receipt: Receipt) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
@@ -116,7 +118,8 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
     if (session?.writable) {
       this.#chatId = (this.#chatId % 0xffff_ffff) + 1
       const id = this.#chatId
-      return this.#await(`c/${target}/${id}`, target, 'session', () => session.send({ type: MessageType.Chat, id, text }))
+      const message: ChatMessage = { type: MessageType.Chat, id, text }
+      return this.#await(`c/${target}/${id}`, target, 'session', () => session.send(message), { message, session })
     }
     return this.#sendRouted(target, RoutedKind.Chat, Buffer.from(text, 'utf8'))
   }
@@ -253,7 +256,23 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
     return sent
   }
 
-  #await(pendingKey: string, target: NodeId, via: 'session' | 'routed', transmit: () => void): Promise<Receipt> {
+  /**
+   * The peer closed `old` because it keeps another session with this node
+   * (the duplicate tie-break), and `replacement` is up now. Once the peer has
+   * closed a session it ignores what arrives on it, and its acknowledgements
+   * of what it did take went out before its CLOSE: so a CHAT sent on `old`
+   * and still waiting never reached it, and goes again, once, on the
+   * replacement (with its id: the acknowledgement settles it as usual).
+   */
+  resendOn(old: OverlaySession, replacement: OverlaySession): void {
+    for (const pending of this.#pending.values()) {
+      if (pending.chat?.session !== old || !replacement.writable) continue
+      pending.chat.session = replacement
+      replacement.send(pending.chat.message)
+    }
+  }
+
+  #await(pendingKey: string, target: NodeId, via: 'session' | 'routed', transmit: () => void, chat?: Pending['chat']): Promise<Receipt> {
     if (this.#closed) return Promise.reject(new ClosedError('OVL_NODE_CLOSED', 'node is stopped'))
     if (this.#pending.size >= MAX_PENDING_DELIVERIES) {
       return Promise.reject(new DeliveryError('OVL_PENDING_LIMIT', `${MAX_PENDING_DELIVERIES} messages are already waiting for an acknowledgement`))
@@ -264,7 +283,7 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
         this.stats.failed++
         reject(new DeliveryError('OVL_DELIVERY_TIMEOUT', `no acknowledgement from ${target.slice(0, 12)} within ${this.#timeoutMs} ms (it may be offline or unreachable)`))
       }, this.#timeoutMs).unref()
-      this.#pending.set(pendingKey, { target, sentAt: performance.now(), via, resolve, reject, timer })
+      this.#pending.set(pendingKey, { target, sentAt: performance.now(), via, resolve, reject, timer, ...(chat ? { chat } : {}) })
       try {
         transmit()
         this.stats.sent++

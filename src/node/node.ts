@@ -595,7 +595,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (replaced) return
       if (this.#sessions.get(peer) === undefined && this.#announced.delete(peer)) this.emit('peer:down', session, error)
     }
-    const cancel = this.#whenUp(peer, () => done(true))
+    const cancel = this.#whenUp(peer, (replacement) => {
+      this.#services.direct.resendOn(session, replacement)
+      done(true)
+    })
     const timer = setTimeout(() => done(false), this.limits.handshakeTimeoutMs).unref()
     this.#awaitingReplacement.set(peer, done)
   }

@@ -12,7 +12,7 @@ import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { FAST_HEARTBEAT, networkCa, startNodes } from '../helpers/network.js'
 import { startNode } from '../helpers/nodes.js'
 import { tempDir, testCredentials } from '../helpers/pki.js'
-import { nextEvent, until } from '../helpers/wait.js'
+import { nextEvent, until, within } from '../helpers/wait.js'
 
 const QUICK = { heartbeat: FAST_HEARTBEAT, peers: { maintainIntervalMs: 200, backoffBaseMs: 100, backoffMaxMs: 1_000 } }
 
@@ -78,6 +78,27 @@ describe('JOIN and peer exchange', () => {
     await until(() => a.session(b.nodeId) !== undefined && a.session(b.nodeId) !== first, 5_000, 'the replacement at a')
     assert.deepEqual(events, [], 'neither peer:down nor a second peer:up at a')
     assert.deepEqual(a.peers().map((p) => p.id), [b.nodeId])
+  })
+
+  it('a message sent on a session the peer is closing for another one is delivered once, on the replacement', async (t) => {
+    // The race `npm run demo` once lost a message to: a sends on its first session just after b,
+    // keeping another one, closed it; b ignores what arrives on a session it has closed.
+    const [a, b] = await startNodes(t, 2, { ...QUICK, messaging: { deliveryTimeoutMs: 20_000 } })
+    if (!a || !b) throw new Error('unreachable')
+    const up = nextEvent(a, 'peer:up')
+    await a.connect(b.address)
+    await up
+    const first = a.session(b.nodeId)
+    const chats: string[] = []
+    b.on('chat', (chat) => chats.push(chat.text))
+    b.session(a.nodeId)?.close(duplicateSessionError(a.name))
+    const receipt = a.send(b.nodeId, 'sent as b closes the session')
+    await nextEvent(a, 'session:down')
+    await b.connect(a.address)
+    await until(() => a.session(b.nodeId) !== undefined && a.session(b.nodeId) !== first, 5_000, 'the replacement at a')
+    assert.equal((await within(5_000, receipt, 'the acknowledgement (the delivery timeout is 20 s)')).via, 'session')
+    await until(() => chats.length > 0, 5_000, 'the chat at b')
+    assert.deepEqual(chats, ['sent as b closes the session'], 'delivered exactly once')
   })
 
   it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
