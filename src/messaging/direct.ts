@@ -265,8 +265,9 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
    * replacement (with its id: the acknowledgement settles it as usual).
    */
   resendOn(old: OverlaySession, replacement: OverlaySession): void {
+    if (!replacement.writable) return
     for (const pending of this.#pending.values()) {
-      if (pending.chat?.session !== old || !replacement.writable) continue
+      if (pending.chat?.session !== old) continue
       pending.chat.session = replacement
       replacement.send(pending.chat.message)
     }
@@ -283,7 +284,7 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
         this.stats.failed++
         reject(new DeliveryError('OVL_DELIVERY_TIMEOUT', `no acknowledgement from ${target.slice(0, 12)} within ${this.#timeoutMs} ms (it may be offline or unreachable)`))
       }, this.#timeoutMs).unref()
-      this.#pending.set(pendingKey, { target, sentAt: performance.now(), via, resolve, reject, timer, ...(chat ? { chat } : {}) })
+      this.#pending.set(pendingKey, { target, sentAt: performance.now(), via, resolve, reject, timer, chat })
       try {
         transmit()
         this.stats.sent++
