@@ -39,7 +39,8 @@ export class SessionRegistry<M> {
    */
   add(session: Session<M>): { kept: Session<M>; loser: Session<M> | null } {
     const existing = this.#byPeer.get(session.peerId)
-    if (existing === undefined || existing.state === 'closed') {
+    // A session that is closing (either side has begun to) is not one to keep.
+    if (existing === undefined || !existing.writable) {
       this.#byPeer.set(session.peerId, session)
       return { kept: session, loser: null }
     }
