@@ -77,6 +77,13 @@ export const MAX_PENDING_DELIVERIES = 1_024
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 /** Learned routes (destination -> the peer it was last heard through). */
 export const ROUTES_MAX = 16_384
+/**
+ * How long a session the duplicate tie-break replaced, after it was taken up, is
+ * still read before it is closed: the peer's acknowledgements (and messages)
+ * sent on it before it took up the replacement too, a round trip and a
+ * handshake at most, are still heard.
+ */
+export const DUPLICATE_DRAIN_MS = 2_000
 
 // --- NAT traversal -------------------------------------------------------------
 

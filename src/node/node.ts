@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import type { UdxAddress } from 'udx-native'
+import { DUPLICATE_DRAIN_MS } from '../constants.js'
 import { PeerStore, type PeerEntry } from '../discovery/peer-store.js'
 import { localCandidates, SelfRecord } from '../discovery/self-record.js'
 import { abortError, ClosedError, OverlayError } from '../errors.js'
@@ -104,6 +105,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #counters = new Counters()
   /** Peers that had a 'peer:up' and no 'peer:down' since. */
   readonly #announced = new Set<NodeId>()
+  /** Sessions the tie-break replaced after they were taken up, still read for a while; see #retire. */
+  readonly #retiring = new Set<OverlaySession>()
   /** Peers whose session the peer closed for another one; see #awaitReplacement. */
   readonly #awaitingReplacement = new Map<NodeId, (replaced: boolean) => void>()
   /** Who waits for a peer's next session:up (#sessionWith, #awaitReplacement): one lookup per session, not a listener per wait. */
@@ -393,7 +396,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const natStopped = this.#services.nat.stop()
     this.#setup.close()
     for (const setup of this.#extra.values()) setup.close()
-    const closing = this.sessions().map(
+    const closing = [...this.sessions(), ...this.#retiring].map(
       (session) =>
         new Promise<void>((resolve) => {
           if (session.state === 'closed') return resolve()
@@ -524,7 +527,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     }
     this.#links.record(session, connection)
     const { kept, loser } = this.#sessions.add(session)
-    if (loser !== null) loser.close(duplicateSessionError(loser.peer.name))
+    // A new session that lost was never taken up here: nothing is on its way over it.
+    if (loser === session) session.close(duplicateSessionError(session.peer.name))
+    else if (loser !== null) this.#retire(loser)
     if (kept !== session) return kept
     if (session.role === 'server' && this.#sessions.size > this.peerSettings.max) {
       // Full: the peer gets records of others to try, not a session here.
@@ -557,7 +562,14 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (link && link.socket !== this.#socket) this.#releaseSocket(link.socket)
       // A session replaced by the tie-break is not a peer going down: another session carries it.
       const wasCurrent = this.#sessions.delete(session)
-      if (!wasCurrent) return log.debug('duplicate session closed')
+      if (!wasCurrent) {
+        log.debug('duplicate session closed')
+        // The peer closed, without a drain of its own, a session this node was draining: it ignored
+        // what arrived after its CLOSE, so what it has not acknowledged goes again (see #awaitReplacement).
+        const current = this.#sessions.get(session.peerId)
+        if (this.#replacedByPeer(error) && current !== undefined) this.#services.direct.resendOn(session, current)
+        return
+      }
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
@@ -574,6 +586,23 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.#services.discovery.onSessionUp(session)
     this.#services.nat.onSessionUp()
     session.deliver()
+  }
+
+  /**
+   * The tie-break replaced `session`, which this node had taken up. The peer
+   * may have sent on it, before it took up the replacement too, messages and
+   * acknowledgements of what this node sent on it: closing it at once would
+   * lose those (a node ignores what arrives on a session it has closed). Nothing
+   * new goes out on it, as it is no longer the peer's session; it is read for
+   * DUPLICATE_DRAIN_MS, then closed.
+   */
+  #retire(session: OverlaySession): void {
+    const timer = setTimeout(() => session.close(duplicateSessionError(session.peer.name)), DUPLICATE_DRAIN_MS).unref()
+    this.#retiring.add(session)
+    session.once('close', () => {
+      clearTimeout(timer)
+      this.#retiring.delete(session)
+    })
   }
 
   /**
