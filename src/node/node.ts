@@ -396,18 +396,21 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const natStopped = this.#services.nat.stop()
     this.#setup.close()
     for (const setup of this.#extra.values()) setup.close()
-    const closing = [...this.sessions(), ...this.#retiring].map(
-      (session) =>
-        new Promise<void>((resolve) => {
-          if (session.state === 'closed') return resolve()
-          session.once('close', () => resolve())
-          if (reason === null) return session.destroy(undefined, { notify: false })
-          send(session, { type: MessageType.Leave, reason })
-          session.close()
-        }),
-    )
-    this.log.debug({ sessions: closing.length }, 'stopping: closing sessions')
-    await Promise.all(closing)
+    const close = (session: OverlaySession): Promise<void> =>
+      new Promise<void>((resolve) => {
+        if (session.state === 'closed') return resolve()
+        session.once('close', () => resolve())
+        if (reason === null) return session.destroy(undefined, { notify: false })
+        send(session, { type: MessageType.Leave, reason })
+        session.close()
+      })
+    const sessions = [...this.sessions(), ...this.#retiring]
+    const relayed = sessions.filter((session) => this.#links.isRelayed(session))
+    this.log.debug({ sessions: sessions.length, relayed: relayed.length }, 'stopping: closing sessions')
+    // Relayed sessions first: a relay ends what it relays for this node once its own session
+    // with this node closes, and would cut off their LEAVE (the peer would see OVL_RELAY_ENDED).
+    await Promise.all(relayed.map(close))
+    await Promise.all(sessions.filter((session) => !relayed.includes(session)).map(close))
     this.#services.liveness.stop()
     await natStopped
     this.log.debug({ streams: this.#socket.streamCount }, 'stopping: closing the socket')

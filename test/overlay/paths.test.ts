@@ -114,6 +114,18 @@ describe('relayed sessions', () => {
     }
   })
 
+  it('tell the other end that an end left, when that end stops (its LEAVE is not cut off by the relay)', async (t) => {
+    const slow = { ...MANUAL, heartbeat: { intervalMs: 1_000, timeoutMs: 30_000 } }
+    const [a, r, b] = await trio(t, slow)
+    await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the relayed session at b')
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(b, 'peer:down', (s) => s.peerId === a.nodeId, 5_000)
+    await a.stop()
+    const [, error] = await down
+    assert.equal(error?.code, 'OVL_PEER_LEFT', `${error?.code} ${error?.message}`)
+    assert.ok(b.store.get(a.nodeId)?.leftAt, 'b keeps that a left, as for a direct session')
+  })
+
   it('keep the reason they were already closing for when the relay then ends them', async (t) => {
     const [a, r, b] = await trio(t)
     const atA = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
