@@ -325,6 +325,8 @@ export class Session<M> extends EventEmitter<SessionEvents<M>> {
       case SessionFrame.Close:
         this.closeReason = decodeClose(frame.body)
         this.#rejectReady(this.closeReason)
+        // What this side queued before the CLOSE (answers in the same chunk) leaves before the end, not after it.
+        this.#writer.flush()
         this.#channel.end()
         this.#graceTimer = setTimeout(() => this.#channel.destroy(), CLOSE_GRACE_MS).unref()
         return

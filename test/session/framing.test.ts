@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict'
 import { before, describe, it, type TestContext } from 'node:test'
 import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../../src/constants.js'
-import type { ErrorCode, OverlayError } from '../../src/errors.js'
+import { OverlayError, type ErrorCode } from '../../src/errors.js'
 import { BinaryWriter } from '../../src/util/binary.js'
 import { encodeMessage } from '../../src/messaging/codec.js'
 import { MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame } from '../../src/session/framing.js'
-import { SessionFrame } from '../../src/session/session-frames.js'
+import { encodeClose, SessionFrame } from '../../src/session/session-frames.js'
 import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
 import { assertLocalCode, assertServes, assertToldByClose, authenticatedRogue as rogueAuthenticated, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
@@ -370,6 +370,18 @@ describe('frame attacks on a real session', () => {
     await channel.waitClosed()
     assert.equal(channel.receivedClose(), null)
     assert.equal(channel.error, null, 'the END frame is the last thing sent, and the stream ends whole')
+  })
+
+  it("answers what came before the peer's CLOSE before its stream ends (an ACK in the same record)", async (t) => {
+    const node = await startNode(t, honest)
+    const { channel } = await authenticatedRogue(t, node)
+    const chat = encodeMessage({ type: MessageType.Chat, id: 7, text: 'last words' })
+    const close = encodeClose(new OverlayError('OVL_SESSION_CLOSED', 'the rogue is done'))
+    channel.sendRaw(Buffer.concat([encodeFrame(chat.type, chat.body), encodeFrame(SessionFrame.Close, close)]))
+    await channel.waitClosed()
+    const ack = channel.frames.find((frame) => frame.type === MessageType.Ack)
+    assert.ok(ack, 'the ACK of the CHAT arrived before the stream ended')
+    assert.equal(channel.error, null, 'the stream ended whole')
   })
 
   it('closes the session on a frame after the END frame: OVL_MESSAGE_UNEXPECTED', async (t) => {
