@@ -201,7 +201,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     for (let i = 0; i < records.length; i += MAX_RECORDS_PER_EXCHANGE) {
       const batch = records.slice(i, i + MAX_RECORDS_PER_EXCHANGE)
       for (const session of this.#init.host.sessions()) {
-        if (session === except) continue
+        if (session.peerId === except?.peerId) continue
         send(session, { type: MessageType.Peers, records: batch.filter((r) => r.nodeId !== session.peerId) })
       }
     }

@@ -115,7 +115,8 @@ export class Broadcaster extends EventEmitter<BroadcastEvents> {
   #forward(message: BroadcastMessage, from: OverlaySession | null): number {
     let sent = 0
     for (const session of this.#init.sessions()) {
-      if (session === from || session.peerId === message.origin) continue
+      // By peer, not by session: a session the tie-break replaced is still read for a while.
+      if (session.peerId === from?.peerId || session.peerId === message.origin) continue
       if (send(session, message)) sent++
     }
     if (from !== null) this.stats.forwarded += sent

@@ -250,7 +250,8 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
     }
     let sent = 0
     for (const session of this.#init.sessions.all()) {
-      if (session === from || session.peerId === message.origin) continue
+      // By peer, not by session: a session the tie-break replaced is still read for a while.
+      if (session.peerId === from?.peerId || session.peerId === message.origin) continue
       if (send(session, message)) sent++
     }
     return sent

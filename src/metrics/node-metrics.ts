@@ -35,7 +35,7 @@ export class NodeMetrics {
   readonly #onRaised = (w: Warning): void => this.#countWarning(w, 'raised')
   readonly #onCleared = (w: Warning): void => this.#countWarning(w, 'cleared')
   /** Sessions of this node that go through a relay. */
-  readonly #relayedEnds = new WeakSet<OverlaySession>()
+  #relayedEnds = new WeakSet<OverlaySession>()
   readonly #onPunch = (o: NodePunchOutcome): void => this.punch(o.ok ? 'success' : o.error === 'OVL_PUNCH_FAILED' ? 'timeout' : 'failure')
   readonly #onRelay = (e: NodeRelayEvent): void => {
     this.relay('server', e.event)
@@ -45,9 +45,8 @@ export class NodeMetrics {
     if (this.#node.peers().find((p) => p.id === session.peerId)?.link !== 'relayed') return
     this.#relayedEnds.add(session)
     this.relay('client', 'opened')
-  }
-  readonly #onPeerDown = (session: OverlaySession): void => {
-    if (this.#relayedEnds.delete(session)) this.relay('client', 'closed')
+    // Its own close, not session:down: a relayed session a direct one replaces has no session:down.
+    session.once('close', () => this.#relayedEnds.delete(session) && this.relay('client', 'closed'))
   }
 
   constructor(init: NodeMetricsInit) {
@@ -66,7 +65,6 @@ export class NodeMetrics {
     init.node.on('punch', this.#onPunch)
     init.node.on('relay', this.#onRelay)
     init.node.on('session:up', this.#onPeerUp)
-    init.node.on('session:down', this.#onPeerDown)
     this.#warnings?.on('raised', this.#onRaised)
     this.#warnings?.on('cleared', this.#onCleared)
   }
@@ -103,7 +101,7 @@ export class NodeMetrics {
     this.#node.off('punch', this.#onPunch)
     this.#node.off('relay', this.#onRelay)
     this.#node.off('session:up', this.#onPeerUp)
-    this.#node.off('session:down', this.#onPeerDown)
+    this.#relayedEnds = new WeakSet() // a relayed session closing later counts nothing
     this.#warnings?.off('raised', this.#onRaised)
     this.#warnings?.off('cleared', this.#onCleared)
   }

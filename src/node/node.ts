@@ -105,8 +105,13 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #counters = new Counters()
   /** Peers that had a 'peer:up' and no 'peer:down' since. */
   readonly #announced = new Set<NodeId>()
-  /** Sessions the tie-break replaced after they were taken up, still read for a while; see #retire. */
-  readonly #retiring = new Set<OverlaySession>()
+  /**
+   * Sessions taken up and not closed yet: the one for each peer, and those the
+   * tie-break replaced that are still read for a while (#retire).
+   */
+  readonly #live = new Set<OverlaySession>()
+  /** The session of each peer that the tie-break replaced and is still read (#retire). */
+  readonly #draining = new Map<NodeId, OverlaySession>()
   /** Peers whose session the peer closed for another one; see #awaitReplacement. */
   readonly #awaitingReplacement = new Map<NodeId, (replaced: boolean) => void>()
   /** Who waits for a peer's next session:up (#sessionWith, #awaitReplacement): one lookup per session, not a listener per wait. */
@@ -210,7 +215,6 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.on('heartbeat:down', () => c.peersDeclaredDown++)
     this.on('heartbeat:missed', () => c.heartbeatsMissed++)
     this.on('session:up', () => c.sessionsOpened++)
-    this.on('session:down', (session) => c.sessionClosed(session))
     this.on('message', (message) => c.message(message))
   }
 
@@ -228,7 +232,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       routes: direct.routeCount,
       direct: { ...direct.stats },
       broadcast: { ...broadcast.stats },
-      ...this.#counters.snapshot(this.#sessions.values()),
+      ...this.#counters.snapshot(this.#live),
     }
   }
 
@@ -404,7 +408,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
         send(session, { type: MessageType.Leave, reason })
         session.close()
       })
-    const sessions = [...this.sessions(), ...this.#retiring]
+    const sessions = [...this.#live]
     const relayed = sessions.filter((session) => this.#links.isRelayed(session))
     this.log.debug({ sessions: sessions.length, relayed: relayed.length }, 'stopping: closing sessions')
     // Relayed sessions first: a relay ends what it relays for this node once its own session
@@ -530,7 +534,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     }
     this.#links.record(session, connection)
     const { kept, loser } = this.#sessions.add(session)
-    // A new session that lost was never taken up here: nothing is on its way over it.
+    // A new session that lost was never taken up here: nothing from it was handled, and the
+    // peer, told by the CLOSE, sends again on the kept one what it has no acknowledgement for.
     if (loser === session) session.close(duplicateSessionError(session.peer.name))
     else if (loser !== null) this.#retire(loser)
     if (kept !== session) return kept
@@ -560,7 +565,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       this.emit('message', message, session)
       dispatch(this.#services, session, message)
     })
+    this.#live.add(session)
     session.once('close', (error) => {
+      this.#live.delete(session)
+      this.#counters.sessionClosed(session)
       this.#probes.unregister(session)
       if (link && link.socket !== this.#socket) this.#releaseSocket(link.socket)
       // A session replaced by the tie-break is not a peer going down: another session carries it.
@@ -596,15 +604,19 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
    * may have sent on it, before it took up the replacement too, messages and
    * acknowledgements of what this node sent on it: closing it at once would
    * lose those (a node ignores what arrives on a session it has closed). Nothing
-   * new goes out on it, as it is no longer the peer's session; it is read for
-   * DUPLICATE_DRAIN_MS, then closed.
+   * new goes out on it, as it is no longer the peer's session (no heartbeats
+   * either: the current one carries them); it is read for DUPLICATE_DRAIN_MS,
+   * then closed. One such session per peer: an older one still draining is
+   * closed now (the peer sends again what it has no acknowledgement for).
    */
   #retire(session: OverlaySession): void {
+    this.#draining.get(session.peerId)?.close(duplicateSessionError(session.peer.name))
+    this.#services.liveness.unwatch(session)
     const timer = setTimeout(() => session.close(duplicateSessionError(session.peer.name)), DUPLICATE_DRAIN_MS).unref()
-    this.#retiring.add(session)
+    this.#draining.set(session.peerId, session)
     session.once('close', () => {
       clearTimeout(timer)
-      this.#retiring.delete(session)
+      if (this.#draining.get(session.peerId) === session) this.#draining.delete(session.peerId)
     })
   }
 
@@ -636,8 +648,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 
   #dropRevoked(): void {
-    for (const session of this.sessions()) {
+    for (const session of this.#live) {
       if (this.revocation.has(session.peerId)) session.fail(revokedError(session.peer))
     }
   }
 }
+

@@ -5,6 +5,10 @@
  * without talking about it: a direct session before a relayed one; then the
  * session whose TLS client has the lower node id; between two sessions with
  * the same client, the lower session id (from the TLS exporter, equal on both ends).
+ * A session that is closing is not ranked: a new one replaces it. Until the
+ * peer hears that CLOSE it may rank the two the other way and close the new
+ * one; the pair then has no session, as it would have with the old one ranked,
+ * and discovery dials again.
  */
 import { OverlayError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'

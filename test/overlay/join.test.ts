@@ -119,6 +119,22 @@ describe('JOIN and peer exchange', () => {
     await sendThroughTieBreak(t, { olderHigh: true })
   })
 
+  it('a peer revoked while a replaced session of it is still read loses that one too', async (t) => {
+    const nodes = await startNodes(t, 2, { ...QUICK, peers: { ...QUICK.peers, target: 0 } })
+    const [low, high] = nodes.sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))
+    if (!low || !high) throw new Error('unreachable')
+    const up = nextEvent(low, 'peer:up')
+    await high.connect(low.address)
+    await up
+    const first = low.session(high.nodeId)
+    await low.connect(high.address) // dialed by the lower node id: it replaces the first at both ends
+    assert.notEqual(low.session(high.nodeId), first)
+    assert.equal(first?.state, 'up', 'the replaced session is still read')
+    low.revocation.replace([high.nodeId])
+    assert.equal(first?.closeReason?.code, 'OVL_PEER_REVOKED')
+    assert.equal(low.session(high.nodeId), undefined)
+  })
+
   it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
     const [a, b] = await startNodes(t, 2, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
     if (!a || !b) throw new Error('unreachable')
@@ -218,7 +234,14 @@ async function sendThroughTieBreak(t: TestContext, options: { olderHigh: boolean
   for (const [from, to] of directions) {
     assert.deepEqual([...(heard.get(to) ?? [])].sort(), [...(sent.get(from) ?? [])].sort(), `every chat from ${from.name} arrived once`)
   }
-  // The replaced session is read for a while, then closed: no session is left behind.
+  // The replaced session is read for a while, with no heartbeats of its own, then closed: no session is left behind.
+  if (!options.olderHigh) assert.equal(first?.state, 'up', 'the replaced session is still read')
+  assert.equal(first && low.services.liveness.stats(first), null, 'no heartbeats on the replaced session')
   await until(() => first?.state === 'closed', 5_000, 'the replaced session to close')
   assert.equal(first?.closeReason?.code, 'OVL_DUPLICATE_SESSION')
+  // Nothing sent again once it closed arrived twice.
+  await until(() => firstAtHigh?.state === 'closed', 5_000, "high's end of it to close")
+  for (const [from, to] of directions) {
+    assert.deepEqual([...(heard.get(to) ?? [])].sort(), [...(sent.get(from) ?? [])].sort(), `still every chat from ${from.name} once`)
+  }
 }

@@ -81,7 +81,9 @@ describe('relayed sessions', () => {
 
   it('give way to a direct session when one comes up', async (t) => {
     const [a, r, b] = await trio(t, { ...MANUAL, relay: { idleTimeoutMs: 1_500 } })
-    await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+    const metrics = new NodeMetrics({ node: a })
+    t.after(() => metrics.close())
+    const relayed = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
     await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the relayed session at b')
     const downs: string[] = []
     a.on('peer:down', (s) => downs.push(s.peer.name))
@@ -89,6 +91,8 @@ describe('relayed sessions', () => {
     await until(() => linkOf(a, b.nodeId)?.link === 'direct' && linkOf(b, a.nodeId)?.link === 'direct', 5_000, 'both ends to keep the direct session')
     assert.deepEqual(downs, [], 'the peer never went down: the direct session replaced the relayed one')
     await until(() => r.services.relayServer.active === 0, 10_000, 'the relay to let go of the idle pair')
+    await until(() => relayed.state === 'closed', 5_000, 'the relayed session to close at a')
+    assert.match(await metrics.text(), /overlay_relay_circuits_active\{role="client"\} 0\b/, 'a counts the relayed circuit as closed')
   })
 
   it('end at once on both ends, with the reason, when the relay stops relaying them (not at the heartbeat timeout)', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * The duplicate tie-break on its own: both ends of a pair, each with its own
- * registry, must keep the same session of two without a word between them.
- * Sessions here are stand-ins with the four things the registry reads.
+ * registry, keep the same session of two (both up) without a word between
+ * them. Sessions here are stand-ins with the five things the registry reads.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
