@@ -558,7 +558,10 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
     session.on('message', (message) => {
       this.#services.liveness.heard(session)
-      if (!bucket.take()) {
+      // Answers to what this node sent are not limited: a dropped ACK would make a delivered
+      // message look lost (and be sent again), a dropped PONG a live peer look dead. Each costs
+      // a lookup of what this node waits for, and it waits for at most MAX_PENDING_DELIVERIES.
+      if (!isAnswer(message) && !bucket.take()) {
         this.emit('input:rejected', 'rate-limited', session.peerId)
         return
       }
@@ -654,3 +657,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   }
 }
 
+/** Messages that only answer one this node sent. */
+function isAnswer(message: Message): boolean {
+  return message.type === MessageType.Ack || message.type === MessageType.Pong
+}

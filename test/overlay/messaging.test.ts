@@ -71,6 +71,15 @@ describe('direct messages', () => {
     assert.equal(a.resolve(c.name), c.nodeId, 'names resolve from the peer cache')
     assert.equal(a.resolve(c.nodeId.slice(0, 8)), c.nodeId, 'so do id prefixes')
   })
+
+  it("are acknowledged however many the sender sends: its per-peer limit drops the peer's messages, not the answers to its own", async (t) => {
+    // a may take 5 messages a second from b (burst 10); it sends b 40 chats at once, and b answers each.
+    const [a, b] = (await startNodes(t, 2, (i) => ({ ...MANUAL, limits: i === 0 ? { messagesPerSecond: 5 } : {}, messaging: { deliveryTimeoutMs: 5_000 } }))) as [OverlayNode, OverlayNode]
+    await wire([a, b], [[0, 1]])
+    const receipts = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => a.send(b.nodeId, `chat ${i}`)))
+    assert.deepEqual(receipts.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [])
+    assert.equal(a.stats().rejected['rate-limited'] ?? 0, 0, 'no ACK was dropped')
+  })
 })
 
 describe('broadcast', () => {
