@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test'
 import type { OverlayError } from '../../src/errors.js'
 import { duplicateSessionError } from '../../src/node/session-registry.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
-import { FAST_HEARTBEAT, networkCa, startNodes } from '../helpers/network.js'
+import { FAST_HEARTBEAT, networkCa, startNodes, type NodeOptions } from '../helpers/network.js'
 import { startNode } from '../helpers/nodes.js'
 import { tempDir, testCredentials } from '../helpers/pki.js'
 import { nextEvent, until, within } from '../helpers/wait.js'
@@ -80,6 +80,23 @@ describe('JOIN and peer exchange', () => {
     assert.deepEqual(a.peers().map((p) => p.id), [b.nodeId])
   })
 
+
+  it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
+    const [a, b] = await startNodes(t, 2, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
+    if (!a || !b) throw new Error('unreachable')
+    const up = nextEvent(a, 'peer:up')
+    await a.connect(b.address)
+    await up
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(a, 'peer:down', () => true, 5_000)
+    const closedAtA = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
+    b.session(a.nodeId)?.close(duplicateSessionError(a.name))
+    const [, reason] = await closedAtA
+    assert.equal(reason?.code, 'OVL_DUPLICATE_SESSION')
+    await b.abort()
+    const [, error] = await down
+    assert.equal(error?.code, 'OVL_DUPLICATE_SESSION')
+    assert.equal(a.peers().length, 0)
+  })
   it('a message sent on a session the peer is closing for another one is delivered once, on the replacement', async (t) => {
     // The race `npm run demo` once lost a message to: a sends on its first session just after b,
     // keeping another one, closed it; b ignores what arrives on a session it has closed.
@@ -120,36 +137,13 @@ describe('JOIN and peer exchange', () => {
   })
 
   it('a peer revoked while a replaced session of it is still read loses that one too', async (t) => {
-    const nodes = await startNodes(t, 2, { ...QUICK, peers: { ...QUICK.peers, target: 0 } })
-    const [low, high] = nodes.sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))
-    if (!low || !high) throw new Error('unreachable')
-    const up = nextEvent(low, 'peer:up')
-    await high.connect(low.address)
-    await up
-    const first = low.session(high.nodeId)
+    const { low, high, first } = await firstSession(t, { ...QUICK, peers: { ...QUICK.peers, target: 0 } })
     await low.connect(high.address) // dialed by the lower node id: it replaces the first at both ends
     assert.notEqual(low.session(high.nodeId), first)
-    assert.equal(first?.state, 'up', 'the replaced session is still read')
+    assert.equal(first.state, 'up', 'the replaced session is still read')
     low.revocation.replace([high.nodeId])
-    assert.equal(first?.closeReason?.code, 'OVL_PEER_REVOKED')
+    assert.equal(first.closeReason?.code, 'OVL_PEER_REVOKED')
     assert.equal(low.session(high.nodeId), undefined)
-  })
-
-  it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
-    const [a, b] = await startNodes(t, 2, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
-    if (!a || !b) throw new Error('unreachable')
-    const up = nextEvent(a, 'peer:up')
-    await a.connect(b.address)
-    await up
-    const down = nextEvent<[OverlaySession, OverlayError | null]>(a, 'peer:down', () => true, 5_000)
-    const closedAtA = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
-    b.session(a.nodeId)?.close(duplicateSessionError(a.name))
-    const [, reason] = await closedAtA
-    assert.equal(reason?.code, 'OVL_DUPLICATE_SESSION')
-    await b.abort()
-    const [, error] = await down
-    assert.equal(error?.code, 'OVL_DUPLICATE_SESSION')
-    assert.equal(a.peers().length, 0)
   })
 
   it('reconnects, with backoff, to a peer that comes back on the same address', async (t) => {
@@ -197,17 +191,10 @@ describe('the peer cache across restarts', () => {
  */
 async function sendThroughTieBreak(t: TestContext, options: { olderHigh: boolean }): Promise<void> {
   const limits = { messagesPerSecond: 1_000_000, deliveriesPerSecond: 1_000_000 }
-  const nodes = await startNodes(t, 2, { ...QUICK, limits, peers: { ...QUICK.peers, target: 0 }, messaging: { deliveryTimeoutMs: 20_000 } })
-  const [low, high] = nodes.sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))
-  if (!low || !high) throw new Error('unreachable')
-  const up = nextEvent(low, 'peer:up')
-  await high.connect(low.address)
-  await up
-  const first = low.session(high.nodeId)
-  const firstAtHigh = high.session(low.nodeId)
+  const { low, high, first, firstAtHigh } = await firstSession(t, { ...QUICK, limits, peers: { ...QUICK.peers, target: 0 }, messaging: { deliveryTimeoutMs: 20_000 } })
   if (options.olderHigh) {
     // As if its own replacement came up just before, and its CLOSE crosses low's taking up of it.
-    low.on('session:up', (session) => session !== first && firstAtHigh?.close(duplicateSessionError(low.name)))
+    low.on('session:up', (session) => session !== first && firstAtHigh.close(duplicateSessionError(low.name)))
   }
   const replaced = (node: OverlayNode, peer: OverlayNode): boolean => node.session(peer.nodeId) !== undefined && node.session(peer.nodeId) !== first && node.session(peer.nodeId) !== firstAtHigh
   const heard = new Map<OverlayNode, string[]>([[low, []], [high, []]])
@@ -235,13 +222,29 @@ async function sendThroughTieBreak(t: TestContext, options: { olderHigh: boolean
     assert.deepEqual([...(heard.get(to) ?? [])].sort(), [...(sent.get(from) ?? [])].sort(), `every chat from ${from.name} arrived once`)
   }
   // The replaced session is read for a while, with no heartbeats of its own, then closed: no session is left behind.
-  if (!options.olderHigh) assert.equal(first?.state, 'up', 'the replaced session is still read')
-  assert.equal(first && low.services.liveness.stats(first), null, 'no heartbeats on the replaced session')
-  await until(() => first?.state === 'closed', 5_000, 'the replaced session to close')
-  assert.equal(first?.closeReason?.code, 'OVL_DUPLICATE_SESSION')
+  if (!options.olderHigh) assert.equal(first.state, 'up', 'the replaced session is still read')
+  assert.equal(low.services.liveness.stats(first), null, 'no heartbeats on the replaced session')
+  await until(() => first.state === 'closed', 5_000, 'the replaced session to close')
+  assert.equal(first.closeReason?.code, 'OVL_DUPLICATE_SESSION')
   // Nothing sent again once it closed arrived twice.
-  await until(() => firstAtHigh?.state === 'closed', 5_000, "high's end of it to close")
+  await until(() => firstAtHigh.state === 'closed', 5_000, "high's end of it to close")
   for (const [from, to] of directions) {
     assert.deepEqual([...(heard.get(to) ?? [])].sort(), [...(sent.get(from) ?? [])].sort(), `still every chat from ${from.name} once`)
   }
+}
+
+/**
+ * Two nodes and the session the higher node id dialed, as each end has it: a session
+ * the lower one dials then wins the tie-break at both ends.
+ */
+async function firstSession(t: TestContext, settings: NodeOptions): Promise<{ low: OverlayNode; high: OverlayNode; first: OverlaySession; firstAtHigh: OverlaySession }> {
+  const nodes = await startNodes(t, 2, settings)
+  const [low, high] = nodes.sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))
+  if (!low || !high) throw new Error('unreachable')
+  const up = nextEvent(low, 'peer:up')
+  await high.connect(low.address)
+  await up
+  const [first, firstAtHigh] = [low.session(high.nodeId), high.session(low.nodeId)]
+  if (!first || !firstAtHigh) throw new Error('no first session')
+  return { low, high, first, firstAtHigh }
 }
