@@ -522,6 +522,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
         codec: messageCodec,
         maxFrameBytes: this.limits.maxFrameBytes,
       })
+      // Closed by what came in the same chunk as its last handshake frame (a bad frame):
+      // it was up for an instant, but is not one to take up.
+      if (session.state === 'closed') throw session.closeReason ?? new ClosedError('OVL_SESSION_CLOSED', 'the session closed as it came up')
     } catch (err) {
       const error = err instanceof OverlayError ? err : new OverlayError('OVL_TLS_HANDSHAKE_FAILED', String(err), { cause: err })
       this.log.warn({ remote: `${connection.remote.host}:${connection.remote.port}`, direction: connection.direction, code: error.code, origin: error.origin }, `handshake failed: ${error.message}`)

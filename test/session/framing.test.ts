@@ -8,8 +8,8 @@ import { before, describe, it, type TestContext } from 'node:test'
 import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../../src/constants.js'
 import { OverlayError, type ErrorCode } from '../../src/errors.js'
 import { BinaryWriter } from '../../src/util/binary.js'
-import { encodeMessage } from '../../src/messaging/codec.js'
-import { MessageType, type Message } from '../../src/messaging/messages.js'
+import { decodeMessage, encodeMessage } from '../../src/messaging/codec.js'
+import { AckStatus, MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame } from '../../src/session/framing.js'
 import { encodeClose, SessionFrame } from '../../src/session/session-frames.js'
@@ -381,6 +381,7 @@ describe('frame attacks on a real session', () => {
     await channel.waitClosed()
     const ack = channel.frames.find((frame) => frame.type === MessageType.Ack)
     assert.ok(ack, 'the ACK of the CHAT arrived before the stream ended')
+    assert.deepEqual(decodeMessage(ack.type, ack.body), { type: MessageType.Ack, id: 7, status: AckStatus.Delivered })
     assert.equal(channel.error, null, 'the stream ended whole')
   })
 
@@ -452,5 +453,23 @@ describe('frame attacks on a real session', () => {
     assertLocalCode(await failed, 'OVL_MESSAGE_UNEXPECTED')
     await assertToldByClose(t, channel, 'OVL_MESSAGE_UNEXPECTED')
     await assertServes(t, node, probe)
+  })
+
+  it('does not take up a session that a bad frame closed in the record that brought it up', async (t) => {
+    const node = await startNode(t, honest)
+    const rogue = RogueEndpoint.start(t)
+    const failed = nextHandshakeFailure(node)
+    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
+    channel.sendAuth(channel.proof(member.identity))
+    await channel.frame(SessionFrame.AuthOk)
+    // Its AUTH_OK (the session is up at the node) and an unknown session frame, in one record.
+    channel.sendRaw(Buffer.concat([encodeFrame(SessionFrame.AuthOk, Buffer.alloc(0)), encodeFrame(0x0e, Buffer.alloc(0))]))
+    assertLocalCode(await failed, 'OVL_MESSAGE_UNKNOWN_TYPE')
+    await assertToldByClose(t, channel, 'OVL_MESSAGE_UNKNOWN_TYPE')
+    await assertServes(t, node, probe)
+    // Taken up, it would stay in the node's sessions, closed, and never be counted as closed.
+    assert.deepEqual(node.sessions().filter((s) => s.peerId === member.identity.nodeId), [])
+    const { sessionsOpened, sessionsClosed, sessions } = node.stats()
+    assert.equal(sessionsOpened - sessionsClosed, sessions)
   })
 })
