@@ -120,7 +120,7 @@ export const configSchema = z
         maxHalfOpenPerSource: positiveInt('setups', 1, 100_000).default(DEFAULT_LIMITS.maxHalfOpenPerSource).describe('Inbound setups not yet authenticated, per source IP.'),
         handshakeTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.handshakeTimeoutMs).describe('From stream allocation to an authenticated session.'),
         dialTimeoutMs: positiveInt('milliseconds', 100, 600_000).default(DEFAULT_LIMITS.dialTimeoutMs).describe('From the first setup datagram to a connected stream.'),
-        messagesPerSecond: positiveInt('messages per second', 1, 10_000_000).default(DEFAULT_LIMITS.messagesPerSecond).describe('Messages one peer may send per second (burst: twice this); the excess is dropped. Answers to this node\'s own messages (ACK, PONG) are not counted.'),
+        messagesPerSecond: positiveInt('messages per second', 1, 10_000_000).default(DEFAULT_LIMITS.messagesPerSecond).describe('Messages one peer may send per second (burst: twice this); the excess is dropped. ACK and PONG on a session, answers to this node\'s own messages, are not counted.'),
         deliveriesPerSecond: positiveInt('messages per second', 1, 10_000_000).default(DEFAULT_LIMITS.deliveriesPerSecond).describe('Direct messages from one origin delivered per second; the excess is refused.'),
       })
       .strict()

@@ -81,6 +81,8 @@ type State = 'new' | 'running' | 'stopping' | 'stopped'
 
 /** How long stop() waits for the socket to close before it returns anyway. */
 const SOCKET_CLOSE_WAIT_MS = 3_000
+/** How long stop() waits for its relayed sessions (their LEAVE) before it closes its sessions with their relays. */
+const RELAYED_LEAVE_WAIT_MS = 500
 
 export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly identity: Identity
@@ -408,13 +410,18 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
         send(session, { type: MessageType.Leave, reason })
         session.close()
       })
-    const sessions = [...this.#live]
-    const relayed = sessions.filter((session) => this.#links.isRelayed(session))
-    this.log.debug({ sessions: sessions.length, relayed: relayed.length }, 'stopping: closing sessions')
-    // Relayed sessions first: a relay ends what it relays for this node once its own session
-    // with this node closes, and would cut off their LEAVE (the peer would see OVL_RELAY_ENDED).
-    await Promise.all(relayed.map(close))
-    await Promise.all(sessions.filter((session) => !relayed.includes(session)).map(close))
+    // A relay ends what it relays for this node once its own session with this node closes,
+    // which would cut off the LEAVE on a relayed session (the peer would see OVL_RELAY_ENDED):
+    // the sessions with the relays in use close once those have, or after RELAYED_LEAVE_WAIT_MS.
+    const live = [...this.#live]
+    const relayed = live.filter((session) => this.#links.isRelayed(session))
+    const relays = new Set(relayed.map((session) => this.#links.get(session)?.via))
+    const withRelays = live.filter((session) => !this.#links.isRelayed(session) && relays.has(session.peerId))
+    this.log.debug({ sessions: live.length, relayed: relayed.length }, 'stopping: closing sessions')
+    const closingRelayed = relayed.map(close)
+    const closingOthers = live.filter((session) => !relayed.includes(session) && !withRelays.includes(session)).map(close)
+    await settledWithin(RELAYED_LEAVE_WAIT_MS, Promise.all(closingRelayed))
+    await Promise.all([...closingRelayed, ...closingOthers, ...withRelays.map(close)])
     this.#services.liveness.stop()
     await natStopped
     this.log.debug({ streams: this.#socket.streamCount }, 'stopping: closing the socket')
@@ -431,12 +438,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
    * closes by itself once it has.
    */
   async #closeSocket(socket: UdpSocket): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const waited = await Promise.race([
-      socket.close().then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SOCKET_CLOSE_WAIT_MS).unref())),
-    ])
-    clearTimeout(timer)
+    const waited = await settledWithin(SOCKET_CLOSE_WAIT_MS, socket.close())
     if (!waited) this.log.warn({ streams: socket.streamCount }, 'stopped with streams still closing; the socket closes when they have')
   }
 
@@ -561,9 +563,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
     session.on('message', (message) => {
       this.#services.liveness.heard(session)
-      // Answers to what this node sent are not limited: a dropped ACK would make a delivered
-      // message look lost (and be sent again), a dropped PONG a live peer look dead. Each costs
-      // a lookup of what this node waits for, and it waits for at most MAX_PENDING_DELIVERIES.
+      // Answers to what this node sent on this session are not limited: a dropped ACK would make a
+      // delivered message look lost (and be sent again), a dropped PONG count as a missed heartbeat.
+      // Each costs a lookup of what this node waits for. (A routed ACK is forwarded work: limited.)
       if (!isAnswer(message) && !bucket.take()) {
         this.emit('input:rejected', 'rate-limited', session.peerId)
         return
@@ -663,4 +665,12 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
 /** Messages that only answer one this node sent. */
 function isAnswer(message: Message): boolean {
   return message.type === MessageType.Ack || message.type === MessageType.Pong
+}
+
+/** Waits for `promise`, `ms` at most; true if it settled in time (a rejection is thrown). */
+async function settledWithin(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const inTime = await Promise.race([promise.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms).unref()))])
+  clearTimeout(timer)
+  return inTime
 }

@@ -231,6 +231,10 @@ async function sendThroughTieBreak(t: TestContext, options: { olderHigh: boolean
   for (const [from, to] of directions) {
     assert.deepEqual([...(heard.get(to) ?? [])].sort(), [...(sent.get(from) ?? [])].sort(), `still every chat from ${from.name} once`)
   }
+  for (const node of [low, high]) {
+    const { sessionsOpened, sessionsClosed, sessions } = node.stats()
+    assert.equal(sessionsOpened - sessionsClosed, sessions, `${node.name} counted the replaced session as closed`)
+  }
 }
 
 /**
