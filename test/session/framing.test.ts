@@ -441,13 +441,19 @@ describe('frame attacks on a real session', () => {
     await assertServes(t, node, probe)
   })
 
-  it('refuses a message after a valid AUTH but before the AUTH_OK: OVL_MESSAGE_UNEXPECTED', async (t) => {
+  /** A rogue whose AUTH the node verified (its AUTH_OK is in), and the node's next handshake failure. */
+  async function verifiedRogue(t: TestContext): Promise<{ node: OverlayNode; channel: RogueChannel; failed: Promise<OverlayError> }> {
     const node = await startNode(t, honest)
     const rogue = RogueEndpoint.start(t)
     const failed = nextHandshakeFailure(node)
     const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
     channel.sendAuth(channel.proof(member.identity))
-    await channel.frame(SessionFrame.AuthOk) // the honest node verified the rogue; the rogue withholds its AUTH_OK
+    await channel.frame(SessionFrame.AuthOk)
+    return { node, channel, failed }
+  }
+
+  it('refuses a message after a valid AUTH but before the AUTH_OK: OVL_MESSAGE_UNEXPECTED', async (t) => {
+    const { node, channel, failed } = await verifiedRogue(t) // the rogue withholds its own AUTH_OK
     const { type, body } = encodeMessage({ type: MessageType.Ping, seq: 1 })
     channel.sendFrame(type, body)
     assertLocalCode(await failed, 'OVL_MESSAGE_UNEXPECTED')
@@ -456,12 +462,7 @@ describe('frame attacks on a real session', () => {
   })
 
   it('does not take up a session that a bad frame closed in the record that brought it up', async (t) => {
-    const node = await startNode(t, honest)
-    const rogue = RogueEndpoint.start(t)
-    const failed = nextHandshakeFailure(node)
-    const channel = await rogueDial(rogue, node.address, { credentials: member.credentials })
-    channel.sendAuth(channel.proof(member.identity))
-    await channel.frame(SessionFrame.AuthOk)
+    const { node, channel, failed } = await verifiedRogue(t)
     // Its AUTH_OK (the session is up at the node) and an unknown session frame, in one record.
     channel.sendRaw(Buffer.concat([encodeFrame(SessionFrame.AuthOk, Buffer.alloc(0)), encodeFrame(0x0e, Buffer.alloc(0))]))
     assertLocalCode(await failed, 'OVL_MESSAGE_UNKNOWN_TYPE')
