@@ -79,6 +79,10 @@ describe('direct messages', () => {
     const receipts = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => a.send(b.nodeId, `chat ${i}`)))
     assert.deepEqual(receipts.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [])
     assert.equal(a.stats().rejected['rate-limited'] ?? 0, 0, 'no ACK was dropped')
+    // b's own messages are still limited.
+    const session = b.session(a.nodeId) as OverlaySession
+    for (let i = 0; i < 40; i++) session.send({ type: MessageType.Chat, id: 0, text: 'flood' })
+    await until(() => (a.stats().rejected['rate-limited'] ?? 0) > 0, 5_000, 'a to drop chats over its limit')
   })
 })
 
