@@ -71,6 +71,8 @@ export const BROADCAST_ORIGINS_MAX = 4_096
 export const BROADCAST_MAX_AGE_MS = 10 * 60_000
 /** Routed messages remembered (de-duplication and the way back for their ACK). */
 export const ROUTED_SEEN_MAX = 16_384
+/** CHATs delivered, remembered by (peer, id) so one sent again after its ACK was lost is not delivered twice. */
+export const CHATS_SEEN_MAX = 16_384
 /** Messages this node waits on an ACK for, at once. */
 export const MAX_PENDING_DELIVERIES = 1_024
 /** How long a sender waits for an ACK: a stream on a lossy path can stall for seconds (RTO backoff), so well above that. */

@@ -14,7 +14,7 @@
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
-import { DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_HOP_LIMIT, MAX_PENDING_DELIVERIES, ROUTED_SEEN_MAX, ROUTES_MAX } from '../constants.js'
+import { CHATS_SEEN_MAX, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_HOP_LIMIT, MAX_PENDING_DELIVERIES, ROUTED_SEEN_MAX, ROUTES_MAX } from '../constants.js'
 import { ClosedError, DeliveryError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
@@ -45,7 +45,7 @@ export interface ChatDelivery {
   hops: number
 }
 
-export type DirectDropReason = 'routed-duplicate' | 'routed-forged' | 'routed-hop-limit' | 'routed-refused' | 'routed-unexpected'
+export type DirectDropReason = 'chat-duplicate' | 'routed-duplicate' | 'routed-forged' | 'routed-hop-limit' | 'routed-refused' | 'routed-unexpected'
 
 /** A SIGNAL from a node with no session (yet): hole punching and relay coordination. */
 export interface SignalDelivery {
@@ -78,8 +78,12 @@ interface Pending {
   target: NodeId
   sentAt: number
   via: 'session' | 'routed'
-  /** A CHAT sent on a session, and that session: sent again if the peer replaces the session before acknowledging it (resendOn). */
-  chat?: { message: ChatMessage; session: OverlaySession }
+  /**
+   * A CHAT sent on a session, and that session (null: it closed, and the peer
+   * has no session now): sent again on the peer's next session if that one
+   * closes before it is acknowledged (sessionClosed, sessionUp).
+   */
+  chat?: { message: ChatMessage; session: OverlaySession | null }
   resolve: (receipt: Receipt) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
@@ -91,6 +95,8 @@ export interface DirectStats {
   failed: number
   received: number
   relayed: number
+  /** CHATs sent again on a later session (see sessionClosed). */
+  resent: number
 }
 
 export class DirectMessenger extends EventEmitter<DirectEvents> {
@@ -99,11 +105,14 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
   readonly #timeoutMs: number
   readonly #pending = new Map<string, Pending>()
   readonly #seen = new LRUCache<string, true>({ max: ROUTED_SEEN_MAX })
+  /** CHATs delivered, by `peer/id`: one sent again (its ACK was lost with its session) is acknowledged, not delivered twice. */
+  readonly #chatsSeen = new LRUCache<string, true>({ max: CHATS_SEEN_MAX })
   readonly #routes = new LRUCache<NodeId, NodeId>({ max: ROUTES_MAX, ttl: ROUTE_TTL_MS })
   readonly #inbox = new LRUCache<NodeId, TokenBucket>({ max: 4096 })
-  #chatId = 0
+  /** Starts anywhere: ids are remembered by the receiver (#chatsSeen), and a restarted node must not reuse the last run's. */
+  #chatId = crypto.randomInt(0, 0xffff_ffff)
   #closed = false
-  readonly stats: DirectStats = { sent: 0, delivered: 0, failed: 0, received: 0, relayed: 0 }
+  readonly stats: DirectStats = { sent: 0, delivered: 0, failed: 0, received: 0, relayed: 0, resent: 0 }
 
   constructor(init: DirectMessengerInit) {
     super()
@@ -153,10 +162,16 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
   }
 
   onChat(session: OverlaySession, message: ChatMessage): void {
+    // id 0 asks for no acknowledgement (and so is never sent again).
+    const seenKey = message.id === 0 ? null : `${session.peerId}/${message.id}`
+    if (seenKey !== null && this.#chatsSeen.has(seenKey)) {
+      send(session, { type: MessageType.Ack, id: message.id, status: AckStatus.Delivered })
+      return this.#dropped('chat-duplicate', session.peerId)
+    }
     const refused = !this.#admit(session.peerId)
-    // id 0 asks for no acknowledgement.
-    if (message.id !== 0) send(session, { type: MessageType.Ack, id: message.id, status: refused ? AckStatus.Refused : AckStatus.Delivered })
+    if (seenKey !== null) send(session, { type: MessageType.Ack, id: message.id, status: refused ? AckStatus.Refused : AckStatus.Delivered })
     if (refused) return this.#dropped('routed-refused', session.peerId)
+    if (seenKey !== null) this.#chatsSeen.set(seenKey, true)
     this.stats.received++
     this.emit('chat', { from: session.peerId, text: message.text, via: 'session', hops: 1 })
   }
@@ -258,20 +273,33 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
   }
 
   /**
-   * The peer closed `old` because it keeps another session with this node
-   * (the duplicate tie-break), and `replacement` is up now. Once the peer has
-   * closed a session it ignores what arrives on it, and its acknowledgements
-   * of what it did take went out before its CLOSE: so a CHAT sent on `old`
-   * and still waiting never reached it, and goes again, once, on the
-   * replacement (with its id: the acknowledgement settles it as usual).
+   * `closed` closed (for any reason) while the node runs; `current` is the
+   * peer's session now, if it has one. A CHAT sent on `closed` and not
+   * acknowledged may have been lost with it, or only its ACK may have been
+   * (a node ignores what arrives on a session it has closed): it goes again,
+   * with its id, on `current`, or on the peer's next session (sessionUp)
+   * within its delivery timeout. The peer acknowledges a repeat it already
+   * took without delivering it again (#chatsSeen).
    */
-  resendOn(old: OverlaySession, replacement: OverlaySession): void {
-    if (!replacement.writable) return
+  sessionClosed(closed: OverlaySession, current: OverlaySession | undefined): void {
     for (const pending of this.#pending.values()) {
-      if (pending.chat?.session !== old) continue
-      pending.chat.session = replacement
-      replacement.send(pending.chat.message)
+      if (pending.chat?.session !== closed) continue
+      pending.chat.session = null
+      if (current?.writable) this.#resend(pending.chat, current)
     }
+  }
+
+  /** A session with `session.peerId` is up: what waited for one goes on it. */
+  sessionUp(session: OverlaySession): void {
+    for (const pending of this.#pending.values()) {
+      if (pending.chat?.session === null && pending.target === session.peerId) this.#resend(pending.chat, session)
+    }
+  }
+
+  #resend(chat: NonNullable<Pending['chat']>, session: OverlaySession): void {
+    chat.session = session
+    this.stats.resent++
+    session.send(chat.message)
   }
 
   #await(pendingKey: string, target: NodeId, via: 'session' | 'routed', transmit: () => void, chat?: Pending['chat']): Promise<Receipt> {

@@ -34,7 +34,7 @@ export function defineMetrics(registry: Registry) {
     bytes: counter('overlay_bytes_total', 'Session bytes (framed, before TLS), by direction.', ['direction']),
     frames: counter('overlay_frames_total', 'Session frames (one per message), by direction.', ['direction']),
     messagesIn: counter('overlay_messages_received_total', 'Messages received from peers, by type.', ['type']),
-    direct: counter('overlay_direct_messages_total', 'Direct messages: sent, delivered (acknowledged), failed, received, relayed for others.', ['event']),
+    direct: counter('overlay_direct_messages_total', 'Direct messages: sent, delivered (acknowledged), failed, received, relayed for others, resent on a later session.', ['event']),
     broadcasts: counter('overlay_broadcasts_total', 'Broadcasts: originated here, delivered here, forwarded, duplicates dropped, rejected.', ['event']),
     rtt: new Histogram({ name: 'overlay_heartbeat_rtt_seconds', help: 'Heartbeat round trips to peers.', buckets: RTT_BUCKETS_S, registers }),
     heartbeatsMissed: counter('overlay_heartbeats_missed_total', 'Heartbeat PINGs left unanswered for an interval.'),

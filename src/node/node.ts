@@ -581,14 +581,9 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (link && link.socket !== this.#socket) this.#releaseSocket(link.socket)
       // A session replaced by the tie-break is not a peer going down: another session carries it.
       const wasCurrent = this.#sessions.delete(session)
-      if (!wasCurrent) {
-        log.debug('duplicate session closed')
-        // The peer closed, without a drain of its own, a session this node was draining: it ignored
-        // what arrived after its CLOSE, so what it has not acknowledged goes again (see #awaitReplacement).
-        const current = this.#sessions.get(session.peerId)
-        if (this.#replacedByPeer(error) && current !== undefined) this.#services.direct.resendOn(session, current)
-        return
-      }
+      // Direct messages it carried that are not acknowledged go again, now or on the peer's next session.
+      if (this.#state === 'running') this.#services.direct.sessionClosed(session, this.#sessions.get(session.peerId))
+      if (!wasCurrent) return log.debug('duplicate session closed')
       if (error) log.warn({ code: error.code, origin: error.origin }, `session closed: ${error.message}`)
       else log.info('session closed')
       this.emit('session:down', session, error)
@@ -602,6 +597,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const waiters = this.#upWaiters.get(session.peerId)
     this.#upWaiters.delete(session.peerId)
     for (const waiter of waiters ?? []) waiter(session)
+    this.#services.direct.sessionUp(session)
     this.#services.discovery.onSessionUp(session)
     this.#services.nat.onSessionUp()
     session.deliver()
@@ -615,7 +611,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
    * new goes out on it, as it is no longer the peer's session (no heartbeats
    * either: the current one carries them); it is read for DUPLICATE_DRAIN_MS,
    * then closed. One such session per peer: an older one still draining is
-   * closed now (the peer sends again what it has no acknowledgement for).
+   * closed now. (What either end sent on a session and has no acknowledgement
+   * for when it closes goes again on the current one: see direct.sessionClosed.)
    */
   #retire(session: OverlaySession): void {
     this.#draining.get(session.peerId)?.close(duplicateSessionError(session.peer.name))
@@ -647,10 +644,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
       if (replaced) return
       if (this.#sessions.get(peer) === undefined && this.#announced.delete(peer)) this.emit('peer:down', session, error)
     }
-    const cancel = this.#whenUp(peer, (replacement) => {
-      this.#services.direct.resendOn(session, replacement)
-      done(true)
-    })
+    const cancel = this.#whenUp(peer, () => done(true))
     const timer = setTimeout(() => done(false), this.limits.handshakeTimeoutMs).unref()
     this.#awaitingReplacement.set(peer, done)
   }

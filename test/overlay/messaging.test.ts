@@ -14,7 +14,7 @@ import type { ChatEvent, OverlayNode, OverlaySession } from '../../src/node/node
 import { line, MANUAL, networkCa, ringWithChords, startNodes, wire } from '../helpers/network.js'
 import { testCredentials } from '../helpers/pki.js'
 import { authenticatedRogue } from '../helpers/rogue.js'
-import { nextEvent, until } from '../helpers/wait.js'
+import { nextEvent, until, within } from '../helpers/wait.js'
 
 function chats(nodes: OverlayNode[]): Map<string, string[]> {
   const got = new Map<string, string[]>(nodes.map((n) => [n.nodeId, []]))
@@ -83,6 +83,26 @@ describe('direct messages', () => {
     const session = b.session(a.nodeId) as OverlaySession
     for (let i = 0; i < 40; i++) session.send({ type: MessageType.Chat, id: 0, text: 'flood' })
     await until(() => (a.stats().rejected['rate-limited'] ?? 0) > 0, 5_000, 'a to drop chats over its limit')
+  })
+
+  it('survive the loss of their session: one whose ACK was lost with it goes again on the next session, and arrives once', async (t) => {
+    const [a, b] = (await startNodes(t, 2, { ...MANUAL, messaging: { deliveryTimeoutMs: 20_000 } })) as [OverlayNode, OverlayNode]
+    await wire([a, b], [[0, 1]])
+    const got = chats([b])
+    const first = a.session(b.nodeId) as OverlaySession
+    // a's end of the session goes (as when heartbeats declare it dead) as the chat arrives at b:
+    // b's ACK, queued for this turn, reaches a session a has closed, and is ignored.
+    b.once('chat', () => first.destroy())
+    const receipt = a.send(b.nodeId, 'across a reconnect')
+    await nextEvent(first, 'close')
+    assert.equal(a.services.direct.pendingCount, 1, 'the ACK was lost with the session')
+    const second = await a.connect(b.address)
+    assert.notEqual(second, first)
+    const delivered = await within(5_000, receipt, 'the acknowledgement on the second session')
+    assert.equal(delivered.via, 'session')
+    assert.equal(a.stats().direct.resent, 1)
+    assert.equal(b.stats().rejected['chat-duplicate'], 1, 'the repeat reached b, which acknowledged it without delivering it again')
+    assert.deepEqual(got.get(b.nodeId), [`d:${a.nodeId.slice(0, 6)}:across a reconnect`])
   })
 })
 
