@@ -71,6 +71,8 @@ export const BROADCAST_ORIGINS_MAX = 4_096
 export const BROADCAST_MAX_AGE_MS = 10 * 60_000
 /** Routed messages remembered (de-duplication and the way back for their ACK). */
 export const ROUTED_SEEN_MAX = 16_384
+/** Peers whose message budget (token bucket) is kept across their sessions (beyond this, the least recent starts afresh). */
+export const PEER_BUCKETS_MAX = 4_096
 /** CHATs delivered, remembered by (peer, id) so one sent again after its ACK was lost is not delivered twice. */
 export const CHATS_SEEN_MAX = 16_384
 /** Messages this node waits on an ACK for, at once. */

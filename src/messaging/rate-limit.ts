@@ -1,6 +1,6 @@
 /**
  * A token bucket: `ratePerSecond` tokens a second, bursts up to `burst`. One
- * per peer session bounds the messages a peer can make this node process.
+ * per peer bounds the messages a peer can make this node process.
  */
 export class TokenBucket {
   readonly #rate: number

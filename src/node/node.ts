@@ -8,8 +8,9 @@
  */
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
+import { LRUCache } from 'lru-cache'
 import type { UdxAddress } from 'udx-native'
-import { DUPLICATE_DRAIN_MS } from '../constants.js'
+import { DUPLICATE_DRAIN_MS, PEER_BUCKETS_MAX } from '../constants.js'
 import { PeerStore, type PeerEntry } from '../discovery/peer-store.js'
 import { localCandidates, SelfRecord } from '../discovery/self-record.js'
 import { abortError, ClosedError, OverlayError } from '../errors.js'
@@ -114,6 +115,12 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
   readonly #live = new Set<OverlaySession>()
   /** The session of each peer that the tie-break replaced and is still read (#retire). */
   readonly #draining = new Map<NodeId, OverlaySession>()
+  /**
+   * Each peer's message budget (limits.messagesPerSecond), by peer and not by
+   * session: a peer with a draining session, or one that reconnects, does not
+   * get a fresh one.
+   */
+  readonly #inbound = new LRUCache<NodeId, TokenBucket>({ max: PEER_BUCKETS_MAX })
   /** Peers whose session the peer closed for another one; see #awaitReplacement. */
   readonly #awaitingReplacement = new Map<NodeId, (replaced: boolean) => void>()
   /** Who waits for a peer's next session:up (#sessionWith, #awaitReplacement): one lookup per session, not a listener per wait. */
@@ -560,7 +567,8 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     const link = this.#links.get(session)
     const log = this.log.child({ peer: session.peer.nodeId.slice(0, 10), peerName: session.peer.name })
     log.info({ remote: `${session.remote.host}:${session.remote.port}`, role: session.role, link: link?.kind, via: link?.via?.slice(0, 10) }, 'session up')
-    const bucket = new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
+    const bucket = this.#inbound.get(session.peerId) ?? new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2)
+    this.#inbound.set(session.peerId, bucket)
     session.on('message', (message) => {
       this.#services.liveness.heard(session)
       // Answers to what this node sent on this session are not limited: a dropped ACK would make a

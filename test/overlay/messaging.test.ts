@@ -85,6 +85,33 @@ describe('direct messages', () => {
     await until(() => (a.stats().rejected['rate-limited'] ?? 0) > 0, 5_000, 'a to drop chats over its limit')
   })
 
+  it("are limited per peer, not per session: a peer that reconnects does not get a fresh budget", async (t) => {
+    // a takes 5 messages a second from b, 10 at once.
+    const [a, b] = (await startNodes(t, 2, (i) => ({ ...MANUAL, limits: i === 0 ? { messagesPerSecond: 5 } : {} }))) as [OverlayNode, OverlayNode]
+    let taken = 0
+    let dropped = 0
+    a.on('message', (message) => void (message.type === MessageType.Chat && taken++))
+    a.on('input:rejected', (reason) => void (reason === 'rate-limited' && dropped++))
+    const started = performance.now()
+    await wire([a, b], [[1, 0]])
+    const flood = async (): Promise<void> => {
+      const session = b.session(a.nodeId) as OverlaySession
+      const before = taken + dropped
+      for (let i = 0; i < 40; i++) session.send({ type: MessageType.Chat, id: 0, text: 'flood' })
+      // HELLO and JOIN count too, so at least 40 more.
+      await until(() => taken + dropped >= before + 40, 5_000, 'a to take or drop the flood')
+    }
+    await flood()
+    const first = b.session(a.nodeId) as OverlaySession
+    first.close()
+    await nextEvent(a, 'session:down')
+    await b.connect(a.address)
+    await flood()
+    const elapsedS = (performance.now() - started) / 1000
+    // One budget: the burst, plus what refilled meanwhile. A budget per session would have taken two bursts (20).
+    assert.ok(taken <= 10 + Math.ceil(elapsedS * 5), `took ${taken} chats in ${elapsedS.toFixed(2)} s`)
+  })
+
   it('survive the loss of their session: one whose ACK was lost with it goes again on the next session, and arrives once', async (t) => {
     const [a, b] = (await startNodes(t, 2, { ...MANUAL, messaging: { deliveryTimeoutMs: 20_000 } })) as [OverlayNode, OverlayNode]
     await wire([a, b], [[0, 1]])
