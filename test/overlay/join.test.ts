@@ -7,6 +7,9 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import type { OverlayError } from '../../src/errors.js'
+import { Identity } from '../../src/identity/identity.js'
+import { BroadcastKind, MessageType, RoutedKind } from '../../src/messaging/messages.js'
+import { signBroadcast, signRouted } from '../../src/messaging/signed.js'
 import { duplicateSessionError } from '../../src/node/session-registry.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { FAST_HEARTBEAT, networkCa, startNodes, type NodeOptions } from '../helpers/network.js'
@@ -144,6 +147,24 @@ describe('JOIN and peer exchange', () => {
     low.revocation.replace([high.nodeId])
     assert.equal(first.closeReason?.code, 'OVL_PEER_REVOKED')
     assert.equal(low.session(high.nodeId), undefined)
+  })
+
+  it('what arrives on a replaced session is not passed back to its peer on the current one', async (t) => {
+    const { low, high, firstAtHigh } = await firstSession(t, { ...QUICK, peers: { ...QUICK.peers, target: 0 } })
+    await low.connect(high.address)
+    await until(() => high.session(low.nodeId) !== firstAtHigh, 5_000, 'the replacement at high')
+    // What high passed on from a third node just before it took up the replacement, still read at low.
+    const third = Identity.generate()
+    const chat = nextEvent(low, 'chat')
+    firstAtHigh.send({ type: MessageType.Broadcast, ...signBroadcast(third, { seq: Date.now() * 1000, kind: BroadcastKind.Chat, payload: Buffer.from('from a third node') }), hopLimit: 8 })
+    firstAtHigh.send({ type: MessageType.Routed, ...signRouted(third, { target: Identity.generate().nodeId, id: '00000000000000bb', kind: RoutedKind.Chat, payload: Buffer.from('to nobody here') }), hopLimit: 8 })
+    await chat
+    await until(() => low.services.direct.routeTo(third.nodeId).via === 'route', 5_000, 'low to take the routed message (it learns the route back)')
+    // high is low's only peer, and the one both came from: neither goes anywhere.
+    assert.equal(low.stats().broadcast.forwarded, 0)
+    assert.equal(low.stats().direct.relayed, 0)
+    await high.ping(low.nodeId) // what low sent before its PONG has arrived at high
+    assert.equal(high.stats().broadcast.delivered + high.stats().broadcast.duplicates, 0, 'nothing came back to high')
   })
 
   it('reconnects, with backoff, to a peer that comes back on the same address', async (t) => {
