@@ -40,6 +40,8 @@ export interface RelayServerInit {
   limits: RelayLimits
   /** Where a session's peer is reached now. */
   remoteOf(session: OverlaySession): RemoteAddress
+  /** The node's session with `peer` now, if any (the one the duplicate tie-break kept). */
+  current(peer: NodeId): OverlaySession | undefined
   log: Logger
 }
 
@@ -57,15 +59,18 @@ interface Pair {
   target: NodeId
   a: UDXStream
   b: UDXStream
+  /** The session each end joined on (or the one that replaced it: #endSessionClosed). */
   sessions: { a: OverlaySession | null; b: OverlaySession | null }
+  /** The 'close' listener on each of those, taken off when the pair ends. */
+  listeners: { a: (() => void) | null; b: (() => void) | null }
   timer: NodeJS.Timeout
   meter: NodeJS.Timeout | null
   bytes: number
   idleTicks: number
   open: boolean
-  /** Ends the pair when an end's session closes; taken off both sessions when the pair ends. */
-  onSessionClose: () => void
 }
+
+type Side = 'a' | 'b'
 
 /** The meter checks bytes and idleness this many times per idle timeout. */
 const IDLE_TICKS = 3
@@ -119,12 +124,12 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       a,
       b,
       sessions: { a: null, b: null },
+      listeners: { a: null, b: null },
       timer: setTimeout(() => this.#end(pair, 'join-timeout'), RELAY_JOIN_TIMEOUT_MS).unref(),
       meter: null,
       bytes: 0,
       idleTicks: 0,
       open: false,
-      onSessionClose: () => this.#end(pair, 'closed'),
     }
     for (const stream of [a, b]) {
       stream.on('error', () => {})
@@ -141,8 +146,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     if (side === null || pair.sessions[side] !== null) return void send(session, { type: MessageType.Relay, op: RelayOp.Refused, token, reason: 'not an end of this relay' })
     const remote = this.#init.remoteOf(session)
     pair[side].connect(this.#init.socket.raw, streamId, remote.port, remote.host)
-    pair.sessions[side] = session
-    session.once('close', pair.onSessionClose)
+    this.#bind(pair, side, session)
     const { a, b } = pair.sessions
     if (a === null || b === null) return
     pair.a.relayTo(pair.b)
@@ -154,6 +158,29 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     for (const end of [a, b]) send(end, { type: MessageType.Relay, op: RelayOp.Ready, token })
     this.#init.log.info({ initiator: pair.initiator.slice(0, 10), target: pair.target.slice(0, 10) }, 'relaying a session')
     this.emit('opened', pair.initiator, pair.target)
+  }
+
+  #bind(pair: Pair, side: Side, session: OverlaySession): void {
+    const listener = (): void => this.#endSessionClosed(pair, side, session)
+    pair.sessions[side] = session
+    pair.listeners[side] = listener
+    session.once('close', listener)
+  }
+
+  /**
+   * The session an end joined on closed. If the duplicate tie-break replaced it
+   * by another session with that end, from the address the pair's stream
+   * faces, the pair moves to that one (it was joined, perhaps, on the session
+   * that lost, still read for a while); otherwise the end is gone, and so is the pair.
+   */
+  #endSessionClosed(pair: Pair, side: Side, closed: OverlaySession): void {
+    pair.listeners[side] = null
+    const current = this.#init.current(closed.peerId)
+    if (current !== undefined && current !== closed && current.writable && sameAddress(this.#init.remoteOf(current), this.#init.remoteOf(closed))) {
+      this.#bind(pair, side, current)
+      return
+    }
+    this.#end(pair, 'closed')
   }
 
   #meter(pair: Pair): void {
@@ -172,7 +199,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     pair.a.destroy()
     pair.b.destroy()
     // The sessions outlive the pair: a loop of PREPARE and JOIN must not pile listeners on them.
-    for (const session of [pair.sessions.a, pair.sessions.b]) session?.off('close', pair.onSessionClose)
+    for (const side of ['a', 'b'] as const) {
+      const listener = pair.listeners[side]
+      if (listener !== null) pair.sessions[side]?.off('close', listener)
+    }
     // Each end hears it at once, on its session with the relay: destroying the forwarding streams tells
     // the ends nothing they act on (measured: they learned it from the heartbeat timeout). REFUSED, so
     // that ends that predate this ignore it (a token they no longer wait for).
@@ -184,6 +214,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       this.emit('closed', pair.initiator, pair.target, reason, pair.bytes)
     }
   }
+}
+
+function sameAddress(x: RemoteAddress, y: RemoteAddress): boolean {
+  return x.host === y.host && x.port === y.port
 }
 
 export function relayToken(): string {

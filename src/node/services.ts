@@ -130,6 +130,7 @@ export function createServices(core: NodeCore): Services {
     socket: core.socket,
     limits: core.relay.enabled ? core.relay : { ...core.relay, maxSessions: 0 },
     remoteOf: (session) => core.links.remoteOf(session),
+    current: (peer) => core.sessions.get(peer),
     log,
   })
   relayServer.on('opened', (initiator, target) => core.emit('relay', { event: 'opened', initiator, target }))

@@ -130,6 +130,30 @@ describe('relayed sessions', () => {
     assert.ok(b.store.get(a.nodeId)?.leftAt, 'b keeps that a left, as for a direct session')
   })
 
+  it('outlive the replacement of an end\'s session with the relay by the duplicate tie-break, and end with the one that replaced it', async (t) => {
+    // By node id a < r: r dials a first, then a's own dial to r wins the tie-break at both ends.
+    const [a, r, b] = (await startNodes(t, 3, MANUAL)).sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1)) as [OverlayNode, OverlayNode, OverlayNode]
+    await wire([a, r, b], line(3))
+    await until(() => a.store.get(b.nodeId) !== undefined, 5_000, 'b\'s record at a')
+    const joinedOn = r.session(a.nodeId) as OverlaySession
+    const relayed = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the relayed session at b')
+    const atB = b.session(a.nodeId) as OverlaySession
+    await a.connect(r.address)
+    await until(() => r.session(a.nodeId) !== joinedOn, 5_000, 'the replacement at the relay')
+    // The session a joined on is read for a while, then closed: the pair stays, on the replacement.
+    await until(() => joinedOn.state === 'closed', 5_000, 'the replaced session to close at the relay')
+    assert.equal(joinedOn.closeReason?.code, 'OVL_DUPLICATE_SESSION')
+    assert.equal(r.services.relayServer.active, 1)
+    assert.equal((await a.send(b.nodeId, 'still relayed')).via, 'session')
+    assert.equal(relayed.state, 'up')
+    // a's session with the relay now carries the pair: when it goes, so does the pair.
+    const ended = nextEvent<[OverlayError | null]>(atB, 'close', () => true, 5_000)
+    ;(a.session(r.nodeId) as OverlaySession).close()
+    const [error] = await ended
+    assert.equal(error?.code, 'OVL_RELAY_ENDED', `${error?.code} ${error?.message}`)
+  })
+
   it('keep the reason they were already closing for when the relay then ends them', async (t) => {
     const [a, r, b] = await trio(t)
     const atA = await a.services.relayClient.relay(b.nodeId, a.session(r.nodeId) as OverlaySession)
