@@ -73,8 +73,19 @@ export const BROADCAST_MAX_AGE_MS = 10 * 60_000
 export const ROUTED_SEEN_MAX = 16_384
 /** Peers whose message budget (token bucket) is kept across their sessions (beyond this, the least recent starts afresh). */
 export const PEER_BUCKETS_MAX = 4_096
-/** CHATs delivered, remembered by (peer, id) so one sent again after its ACK was lost is not delivered twice. */
-export const CHATS_SEEN_MAX = 16_384
+/**
+ * CHAT ids delivered, remembered per peer so that one sent again after its ACK
+ * was lost is not delivered twice: 10 s of the default delivery limit (200 a
+ * second), well over the time from a delivery to its resend (a drain and a
+ * close, or a session declared dead and the next one up).
+ */
+export const CHAT_IDS_PER_PEER = 2_048
+/**
+ * Peers whose delivered CHAT ids are remembered, the most recent first (about
+ * 50 KiB each when full: 12 MiB at most). A peer needs its window only for the
+ * seconds between a delivery and its resend.
+ */
+export const CHAT_PEERS_MAX = 256
 /** Messages this node waits on an ACK for, at once. */
 export const MAX_PENDING_DELIVERIES = 1_024
 /** How long a sender waits for an ACK: a stream on a lossy path can stall for seconds (RTO backoff), so well above that. */

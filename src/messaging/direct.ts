@@ -14,11 +14,12 @@
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
-import { CHATS_SEEN_MAX, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_HOP_LIMIT, MAX_PENDING_DELIVERIES, ROUTED_SEEN_MAX, ROUTES_MAX } from '../constants.js'
+import { DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_HOP_LIMIT, MAX_PENDING_DELIVERIES, PEER_BUCKETS_MAX, ROUTED_SEEN_MAX, ROUTES_MAX } from '../constants.js'
 import { ClosedError, DeliveryError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { Session } from '../session/session.js'
+import { DeliveredChats } from './delivered-chats.js'
 import { send } from './liveness.js'
 import { AckStatus, MessageType, RoutedKind, type AckMessage, type ChatMessage, type Message, type RoutedMessage } from './messages.js'
 import { TokenBucket } from './rate-limit.js'
@@ -105,11 +106,11 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
   readonly #timeoutMs: number
   readonly #pending = new Map<string, Pending>()
   readonly #seen = new LRUCache<string, true>({ max: ROUTED_SEEN_MAX })
-  /** CHATs delivered, by `peer/id`: one sent again (its ACK was lost with its session) is acknowledged, not delivered twice. */
-  readonly #chatsSeen = new LRUCache<string, true>({ max: CHATS_SEEN_MAX })
+  /** One sent again (its ACK was lost with its session) is acknowledged, not delivered twice. */
+  readonly #delivered = new DeliveredChats()
   readonly #routes = new LRUCache<NodeId, NodeId>({ max: ROUTES_MAX, ttl: ROUTE_TTL_MS })
-  readonly #inbox = new LRUCache<NodeId, TokenBucket>({ max: 4096 })
-  /** Starts anywhere: ids are remembered by the receiver (#chatsSeen), and a restarted node must not reuse the last run's. */
+  readonly #inbox = new LRUCache<NodeId, TokenBucket>({ max: PEER_BUCKETS_MAX })
+  /** Starts anywhere: ids are remembered by the receiver (#delivered), and a restarted node should not reuse the last run's. */
   #chatId = crypto.randomInt(0, 0xffff_ffff)
   #closed = false
   readonly stats: DirectStats = { sent: 0, delivered: 0, failed: 0, received: 0, relayed: 0, resent: 0 }
@@ -163,15 +164,15 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
 
   onChat(session: OverlaySession, message: ChatMessage): void {
     // id 0 asks for no acknowledgement (and so is never sent again).
-    const seenKey = message.id === 0 ? null : `${session.peerId}/${message.id}`
-    if (seenKey !== null && this.#chatsSeen.has(seenKey)) {
+    const acked = message.id !== 0
+    if (acked && this.#delivered.has(session.peerId, message.id)) {
       send(session, { type: MessageType.Ack, id: message.id, status: AckStatus.Delivered })
       return this.#dropped('chat-duplicate', session.peerId)
     }
     const refused = !this.#admit(session.peerId)
-    if (seenKey !== null) send(session, { type: MessageType.Ack, id: message.id, status: refused ? AckStatus.Refused : AckStatus.Delivered })
+    if (acked) send(session, { type: MessageType.Ack, id: message.id, status: refused ? AckStatus.Refused : AckStatus.Delivered })
     if (refused) return this.#dropped('routed-refused', session.peerId)
-    if (seenKey !== null) this.#chatsSeen.set(seenKey, true)
+    if (acked) this.#delivered.add(session.peerId, message.id)
     this.stats.received++
     this.emit('chat', { from: session.peerId, text: message.text, via: 'session', hops: 1 })
   }
@@ -279,7 +280,7 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
    * (a node ignores what arrives on a session it has closed): it goes again,
    * with its id, on `current`, or on the peer's next session (sessionUp)
    * within its delivery timeout. The peer acknowledges a repeat it already
-   * took without delivering it again (#chatsSeen).
+   * took without delivering it again (#delivered).
    */
   sessionClosed(closed: OverlaySession, current: OverlaySession | undefined): void {
     for (const pending of this.#pending.values()) {
@@ -291,6 +292,7 @@ export class DirectMessenger extends EventEmitter<DirectEvents> {
 
   /** A session with `session.peerId` is up: what waited for one goes on it. */
   sessionUp(session: OverlaySession): void {
+    if (!session.writable) return
     for (const pending of this.#pending.values()) {
       if (pending.chat?.session === null && pending.target === session.peerId) this.#resend(pending.chat, session)
     }

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { CHAT_IDS_PER_PEER } from '../../src/constants.js'
+import { ClosedError } from '../../src/errors.js'
 import { Identity } from '../../src/identity/identity.js'
 import type { NodeId } from '../../src/identity/node-id.js'
 import { DirectMessenger, type ChatDelivery, type DirectDropReason } from '../../src/messaging/direct.js'
@@ -20,9 +22,18 @@ interface Stub {
   close(): void
 }
 
+/** A session that records what is sent on it, and throws as a real one does once it is not writable. */
 function stub(peerId: NodeId): Stub {
   const sent: Message[] = []
-  const fields = { peerId, writable: true, send: (message: Message) => void sent.push(message) }
+  const fields = {
+    peerId,
+    writable: true,
+    send: (message: Message) => {
+      if (!fields.writable) throw new ClosedError('OVL_SESSION_CLOSED', 'the session is closing')
+      sent.push(message)
+      return true
+    },
+  }
   return { session: fields as unknown as OverlaySession, sent, close: () => void (fields.writable = false) }
 }
 
@@ -71,6 +82,22 @@ describe('direct messages on sessions', () => {
     assert.deepEqual(silent.sent, [])
   })
 
+  it('each peer has its own window of ids: another peer\'s chats do not push them out, its own do', () => {
+    const direct = new DirectMessenger({ identity: Identity.generate(), sessions: { get: () => undefined, all: () => [] }, deliveriesPerSecond: 1e9 })
+    const chats: string[] = []
+    direct.on('chat', (c) => chats.push(`${c.from === A ? 'A' : 'B'}${c.text}`))
+    direct.onChat(stub(A).session, chat(42, ':42'))
+    const other = stub(B).session
+    for (let id = 1; id <= 2 * CHAT_IDS_PER_PEER; id++) direct.onChat(other, chat(id, ''))
+    direct.onChat(stub(A).session, chat(42, ':42'))
+    assert.deepEqual(chats.filter((c) => c.startsWith('A')), ['A:42'], 'A\'s repeat is still known')
+    // A's own later chats are what pushes it out: the window holds the last CHAT_IDS_PER_PEER.
+    const a = stub(A).session
+    for (let id = 43; id < 43 + CHAT_IDS_PER_PEER; id++) direct.onChat(a, chat(id, ''))
+    direct.onChat(stub(A).session, chat(42, ':42'))
+    assert.equal(chats.filter((c) => c === 'A:42').length, 2)
+  })
+
   it('a CHAT refused by the rate limit is not remembered as delivered: sent again, it is judged again', () => {
     const direct = new DirectMessenger({ identity: Identity.generate(), sessions: { get: () => undefined, all: () => [] }, deliveriesPerSecond: 1 })
     const chats: string[] = []
@@ -117,6 +144,22 @@ describe('direct messages on sessions', () => {
     assert.deepEqual(next.sent, old.sent)
     direct.onAck(next.session, { type: MessageType.Ack, id: (old.sent[0] as ChatMessage).id, status: AckStatus.Delivered })
     assert.equal((await receipt).via, 'session')
+  })
+
+  it('what waits for the peer\'s next session is not sent on one that is already closing', () => {
+    const old = stub(B)
+    const { direct } = messenger(new Map([[B, old.session]]))
+    void direct.send(B, 'hello').catch(() => {})
+    old.close()
+    direct.sessionClosed(old.session, undefined)
+    const closing = stub(B)
+    closing.close()
+    assert.doesNotThrow(() => direct.sessionUp(closing.session))
+    assert.equal(direct.stats.resent, 0)
+    const next = stub(B)
+    direct.sessionUp(next.session)
+    assert.deepEqual(next.sent, old.sent, 'it goes on the next one')
+    direct.close()
   })
 
   it('a CHAT whose session is still open is not sent again when another session to the peer comes up, or when an unrelated session closes', () => {
