@@ -81,11 +81,12 @@ export const PEER_BUCKETS_MAX = 4_096
  */
 export const CHAT_IDS_PER_PEER = 2_048
 /**
- * Peers whose delivered CHAT ids are remembered, the most recent first (about
- * 50 KiB each when full: 12 MiB at most). A peer needs its window only for the
- * seconds between a delivery and its resend.
+ * Peers whose delivered CHAT ids are remembered, the most recent first. A
+ * window takes 12 bytes an id (24 KiB when full, under 1 KiB for a peer that
+ * sent a few): 24 MiB at most. A peer needs its window only for the seconds
+ * between a delivery and its resend.
  */
-export const CHAT_PEERS_MAX = 256
+export const CHAT_PEERS_MAX = 1_024
 /** Messages this node waits on an ACK for, at once. */
 export const MAX_PENDING_DELIVERIES = 1_024
 /** How long a sender waits for an ACK: a stream on a lossy path can stall for seconds (RTO backoff), so well above that. */
