@@ -61,8 +61,8 @@ interface Pair {
   b: UDXStream
   /** The session each end joined on (or the one that replaced it: #endSessionClosed). */
   sessions: { a: OverlaySession | null; b: OverlaySession | null }
-  /** The 'close' listener on each of those, taken off when the pair ends. */
-  listeners: { a: (() => void) | null; b: (() => void) | null }
+  /** Where each end's stream of the pair sends: that end's address when it joined. */
+  remotes: { a: RemoteAddress | null; b: RemoteAddress | null }
   timer: NodeJS.Timeout
   meter: NodeJS.Timeout | null
   bytes: number
@@ -78,6 +78,12 @@ const IDLE_TICKS = 3
 export class RelayServer extends EventEmitter<RelayServerEvents> {
   readonly #init: RelayServerInit
   readonly #pairs = new Map<string, Pair>()
+  /**
+   * The pairs on each session (as an end's side), with one 'close' listener
+   * per session however many pairs it carries: a node can be an end of
+   * dozens, and a listener each would trip Node's leak warning.
+   */
+  readonly #onSession = new Map<OverlaySession, Map<Pair, Side>>()
 
   constructor(init: RelayServerInit) {
     super()
@@ -124,7 +130,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       a,
       b,
       sessions: { a: null, b: null },
-      listeners: { a: null, b: null },
+      remotes: { a: null, b: null },
       timer: setTimeout(() => this.#end(pair, 'join-timeout'), RELAY_JOIN_TIMEOUT_MS).unref(),
       meter: null,
       bytes: 0,
@@ -146,6 +152,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     if (side === null || pair.sessions[side] !== null) return void send(session, { type: MessageType.Relay, op: RelayOp.Refused, token, reason: 'not an end of this relay' })
     const remote = this.#init.remoteOf(session)
     pair[side].connect(this.#init.socket.raw, streamId, remote.port, remote.host)
+    pair.remotes[side] = { ...remote }
     this.#bind(pair, side, session)
     const { a, b } = pair.sessions
     if (a === null || b === null) return
@@ -161,22 +168,32 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   #bind(pair: Pair, side: Side, session: OverlaySession): void {
-    const listener = (): void => this.#endSessionClosed(pair, side, session)
     pair.sessions[side] = session
-    pair.listeners[side] = listener
-    session.once('close', listener)
+    const pairs = this.#onSession.get(session) ?? new Map<Pair, Side>()
+    if (!this.#onSession.has(session)) {
+      this.#onSession.set(session, pairs)
+      session.once('close', () => {
+        this.#onSession.delete(session)
+        for (const [onIt, onSide] of pairs) this.#endSessionClosed(onIt, onSide, session)
+      })
+    }
+    pairs.set(pair, side)
   }
 
   /**
-   * The session an end joined on closed. If the duplicate tie-break replaced it
-   * by another session with that end, from the address the pair's stream
-   * faces, the pair moves to that one (it was joined, perhaps, on the session
-   * that lost, still read for a while); otherwise the end is gone, and so is the pair.
+   * The session an end joined on closed. If the node has another session with
+   * that end, from the address the pair's stream sends to, the pair moves to
+   * that one: the duplicate tie-break replaced the one it was joined on (maybe
+   * the loser, still read for a while), or the end dialed again. Otherwise the
+   * end is gone, and so is the pair. (An end that restarts on the same port
+   * before the old session is declared dead looks the same: its half of the
+   * pair is gone, so the other end learns it from its heartbeats, and the pair
+   * ends at the idle timeout.)
    */
   #endSessionClosed(pair: Pair, side: Side, closed: OverlaySession): void {
-    pair.listeners[side] = null
     const current = this.#init.current(closed.peerId)
-    if (current !== undefined && current !== closed && current.writable && sameAddress(this.#init.remoteOf(current), this.#init.remoteOf(closed))) {
+    const faces = pair.remotes[side]
+    if (current !== undefined && current !== closed && current.writable && faces !== null && sameAddress(this.#init.remoteOf(current), faces)) {
       this.#bind(pair, side, current)
       return
     }
@@ -198,16 +215,16 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     if (pair.meter) clearInterval(pair.meter)
     pair.a.destroy()
     pair.b.destroy()
-    // The sessions outlive the pair: a loop of PREPARE and JOIN must not pile listeners on them.
-    for (const side of ['a', 'b'] as const) {
-      const listener = pair.listeners[side]
-      if (listener !== null) pair.sessions[side]?.off('close', listener)
-    }
+    // The sessions outlive the pair: a loop of PREPARE and JOIN must not pile up entries on them.
+    for (const session of [pair.sessions.a, pair.sessions.b]) if (session !== null) this.#onSession.get(session)?.delete(pair)
     // Each end hears it at once, on its session with the relay: destroying the forwarding streams tells
     // the ends nothing they act on (measured: they learned it from the heartbeat timeout). REFUSED, so
     // that ends that predate this ignore it (a token they no longer wait for).
     for (const session of [pair.sessions.a, pair.sessions.b]) {
-      if (session !== null) send(session, { type: MessageType.Relay, op: RelayOp.Refused, token: pair.token, reason: `relay ended (${reason})` })
+      if (session === null) continue
+      // One that is closing (a replaced session in its last seconds) cannot carry it: the end's current one can.
+      const to = session.writable ? session : this.#init.current(session.peerId)
+      if (to !== undefined) send(to, { type: MessageType.Relay, op: RelayOp.Refused, token: pair.token, reason: `relay ended (${reason})` })
     }
     if (pair.open) {
       this.#init.log.info({ initiator: pair.initiator.slice(0, 10), target: pair.target.slice(0, 10), reason, bytes: pair.bytes }, 'relayed session ended')
