@@ -80,12 +80,18 @@ function open(server: RelayServer, a: FakeSession, b: FakeSession | null): void 
   if (b) server.onMessage(as(b), { type: MessageType.Relay, op: RelayOp.Join, token: 't', streamId: 8 })
 }
 
+/** A relay with an open pair: a's session from 10.0.0.1, b's from 10.0.0.2. */
+function pairOpen(): { server: RelayServer; current: Map<NodeId, FakeSession>; a1: FakeSession; b: FakeSession } {
+  const { server, current } = relay()
+  const a1 = session(current, A, at('10.0.0.1'))
+  const b = session(current, B, at('10.0.0.2'))
+  open(server, a1, b)
+  return { server, current, a1, b }
+}
+
 describe('a relay pair and the sessions it was joined on', () => {
   it('moves to the session that replaced an end\'s, as often as it happens, and ends with the last one', () => {
-    const { server, current } = relay()
-    const a1 = session(current, A, at('10.0.0.1'))
-    const b = session(current, B, at('10.0.0.2'))
-    open(server, a1, b)
+    const { server, current, a1, b } = pairOpen()
     const a2 = session(current, A, at('10.0.0.1'))
     a1.closeNow()
     const a3 = session(current, A, at('10.0.0.1'))
@@ -98,10 +104,7 @@ describe('a relay pair and the sessions it was joined on', () => {
   })
 
   it('a pair that ends after it moved tells the end on the session it moved to', () => {
-    const { server, current } = relay()
-    const a1 = session(current, A, at('10.0.0.1'))
-    const b = session(current, B, at('10.0.0.2'))
-    open(server, a1, b)
+    const { server, current, a1 } = pairOpen()
     const a2 = session(current, A, at('10.0.0.1'))
     a1.closeNow()
     server.stop()
@@ -144,19 +147,14 @@ describe('a relay pair and the sessions it was joined on', () => {
   })
 
   it('ends when the end\'s other session comes from another address (the pair\'s stream sends to the old one)', () => {
-    const { server, current } = relay()
-    const a1 = session(current, A, at('10.0.0.1'))
-    const b = session(current, B, at('10.0.0.2'))
-    open(server, a1, b)
+    const { server, current, a1 } = pairOpen()
     session(current, A, at('10.0.0.1', 4001))
     a1.closeNow()
     assert.equal(server.active, 0)
   })
 
   it('compares with the address the pair sends to, not where the old session had moved since', () => {
-    const { server, current } = relay()
-    const a1 = session(current, A, at('10.0.0.1'))
-    open(server, a1, session(current, B, at('10.0.0.2')))
+    const { server, current, a1 } = pairOpen()
     a1.remote = at('10.0.0.9') // the session followed a NAT rebinding after the JOIN
     session(current, A, at('10.0.0.9'))
     a1.closeNow()
@@ -164,10 +162,7 @@ describe('a relay pair and the sessions it was joined on', () => {
   })
 
   it('tells an end whose session is closing on its current one', () => {
-    const { server, current } = relay()
-    const a1 = session(current, A, at('10.0.0.1'))
-    const b = session(current, B, at('10.0.0.2'))
-    open(server, a1, b)
+    const { server, current, a1 } = pairOpen()
     a1.closing()
     const a2 = session(current, A, at('10.0.0.1'))
     server.stop()
