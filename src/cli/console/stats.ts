@@ -8,7 +8,7 @@ export function renderStats(stats: NodeStats, warnings: Array<Omit<Warning, 'key
     ['sessions', `${stats.sessions} (opened ${stats.sessionsOpened}, closed ${stats.sessionsClosed}, half-open ${stats.halfOpen}, dialing ${stats.pendingDials})`],
     ['known peers', stats.knownPeers],
     ['traffic', `in ${stats.bytesIn} B / ${stats.framesIn} frames, out ${stats.bytesOut} B / ${stats.framesOut} frames`],
-    ['direct', `sent ${stats.direct.sent}, delivered ${stats.direct.delivered}, failed ${stats.direct.failed}, received ${stats.direct.received}, relayed ${stats.direct.relayed}, routes ${stats.routes}`],
+    ['direct', `sent ${stats.direct.sent}, delivered ${stats.direct.delivered}, failed ${stats.direct.failed}, received ${stats.direct.received}, relayed ${stats.direct.relayed}, resent ${stats.direct.resent}, routes ${stats.routes}`],
     ['broadcast', `originated ${stats.broadcast.originated}, delivered ${stats.broadcast.delivered}, forwarded ${stats.broadcast.forwarded}, duplicates ${stats.broadcast.duplicates}, rejected ${stats.broadcast.rejected}`],
     ['heartbeats', `missed ${stats.heartbeatsMissed}, peers declared down ${stats.peersDeclaredDown}`],
     ['handshakes failed', stats.handshakeFailures],
