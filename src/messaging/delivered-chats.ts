@@ -11,11 +11,6 @@ import type { NodeId } from '../identity/node-id.js'
 
 export class DeliveredChats {
   readonly #peers = new LRUCache<NodeId, RecentIds>({ max: CHAT_PEERS_MAX })
-  readonly #capacity: number
-
-  constructor(capacity = CHAT_IDS_PER_PEER) {
-    this.#capacity = capacity
-  }
 
   has(peer: NodeId, id: number): boolean {
     return this.#peers.get(peer)?.has(id) ?? false
@@ -23,7 +18,7 @@ export class DeliveredChats {
 
   add(peer: NodeId, id: number): void {
     let recent = this.#peers.get(peer)
-    if (recent === undefined) this.#peers.set(peer, (recent = new RecentIds(this.#capacity)))
+    if (recent === undefined) this.#peers.set(peer, (recent = new RecentIds(CHAT_IDS_PER_PEER)))
     recent.add(id)
   }
 }

@@ -65,11 +65,7 @@ describe('JOIN and peer exchange', () => {
   // Across processes, the end whose first session came up first can see it closed by
   // the other end's tie-break before the kept session is up here. The peer is not down.
   it('a session the peer closes for another one it keeps is replaced without a peer:down', async (t) => {
-    const [a, b] = await startNodes(t, 2, QUICK)
-    if (!a || !b) throw new Error('unreachable')
-    const up = nextEvent(a, 'peer:up')
-    await a.connect(b.address)
-    await up
+    const [a, b] = await connectedPair(t, QUICK)
     const first = a.session(b.nodeId)
     const events: string[] = []
     a.on('peer:down', (_s, error) => events.push(`down ${error?.code}`))
@@ -85,11 +81,7 @@ describe('JOIN and peer exchange', () => {
 
 
   it('... and with a peer:down when the session the peer said it keeps never comes', async (t) => {
-    const [a, b] = await startNodes(t, 2, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
-    if (!a || !b) throw new Error('unreachable')
-    const up = nextEvent(a, 'peer:up')
-    await a.connect(b.address)
-    await up
+    const [a, b] = await connectedPair(t, { ...QUICK, limits: { handshakeTimeoutMs: 500 } })
     const down = nextEvent<[OverlaySession, OverlayError | null]>(a, 'peer:down', () => true, 5_000)
     const closedAtA = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
     b.session(a.nodeId)?.close(duplicateSessionError(a.name))
@@ -104,11 +96,7 @@ describe('JOIN and peer exchange', () => {
     // The race `npm run demo` once lost a message to: a sends on its first session just after b,
     // keeping another one, closed it; b ignores what arrives on a session it has closed.
     // Target 0: neither node dials the other again by itself, so the one replacement is b's dial below.
-    const [a, b] = await startNodes(t, 2, { ...QUICK, peers: { ...QUICK.peers, target: 0 }, messaging: { deliveryTimeoutMs: 20_000 } })
-    if (!a || !b) throw new Error('unreachable')
-    const up = nextEvent(a, 'peer:up')
-    await a.connect(b.address)
-    await up
+    const [a, b] = await connectedPair(t, { ...QUICK, peers: { ...QUICK.peers, target: 0 }, messaging: { deliveryTimeoutMs: 20_000 } })
     const first = a.session(b.nodeId)
     const chats: string[] = []
     b.on('chat', (chat) => chats.push(chat.text))
@@ -256,6 +244,16 @@ async function sendThroughTieBreak(t: TestContext, options: { olderHigh: boolean
     const { sessionsOpened, sessionsClosed, sessions } = node.stats()
     assert.equal(sessionsOpened - sessionsClosed, sessions, `${node.name} counted the replaced session as closed`)
   }
+}
+
+/** Two nodes, a having dialed b and seen b's peer:up. */
+async function connectedPair(t: TestContext, settings: NodeOptions): Promise<[OverlayNode, OverlayNode]> {
+  const [a, b] = await startNodes(t, 2, settings)
+  if (!a || !b) throw new Error('unreachable')
+  const up = nextEvent(a, 'peer:up')
+  await a.connect(b.address)
+  await up
+  return [a, b]
 }
 
 /**
