@@ -5,6 +5,7 @@
  * registered for that kind (connection setup, STUN, ...). Anything else is
  * counted and dropped.
  */
+import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import UDX, { type UDXSocket, type UDXStream, type UdxAddress } from 'udx-native'
 import { ClosedError, SetupError } from '../errors.js'
@@ -68,12 +69,18 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     this.#socket.trySend(data, port, host)
   }
 
-  /** A new stream with a random id unused on this socket. */
+  /**
+   * A new stream with a random id unused on this socket. The id is drawn from
+   * the CSPRNG, not Math.random: udx-native resets a stream on a DESTROY
+   * packet from any address that names its id (and a sequence number in its
+   * window), and the ACCEPTs this node sends hand out ids, from which
+   * Math.random's next outputs can be computed.
+   */
   createStream(): UDXStream {
     if (this.#closing) throw new ClosedError('OVL_NODE_CLOSED', 'socket is closed')
     let id: number
-    do id = (Math.random() * 0xffffffff) >>> 0
-    while (id === 0 || this.#streamIds.has(id))
+    do id = crypto.randomInt(1, 0x1_0000_0000)
+    while (this.#streamIds.has(id))
     this.#streamIds.add(id)
     const stream = this.udx.createStream(id)
     stream.once('close', () => this.#streamIds.delete(id))
