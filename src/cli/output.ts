@@ -3,6 +3,7 @@
  * object per line, each with a `type`. Logs never go to stdout.
  */
 import { isOverlayError } from '../errors.js'
+import { printableLines } from '../util/printable.js'
 
 export interface OutputSink {
   write(line: string): void
@@ -21,9 +22,14 @@ export class Output {
     this.#sink = sink
   }
 
-  /** A structured event: JSON as is, or the human text. */
+  /**
+   * A structured event: JSON as is (JSON escapes control characters itself),
+   * or the human text with its control characters escaped: it holds what
+   * peers chose (names, messages, reasons). Callers escape the newlines of
+   * single-line fields (printable()).
+   */
   event(type: string, fields: Record<string, unknown>, human: string): void {
-    this.#sink.write(this.json ? `${JSON.stringify({ type, ...fields })}\n` : `${human}\n`)
+    this.#sink.write(this.json ? `${JSON.stringify({ type, ...fields })}\n` : `${printableLines(human)}\n`)
   }
 
   /** Output of a command. */
@@ -35,6 +41,6 @@ export class Output {
     const code = isOverlayError(err) ? err.code : 'OVL_INTERNAL'
     const message = err instanceof Error ? err.message : String(err)
     if (this.json) this.#sink.write(`${JSON.stringify({ type: 'error', code, message })}\n`)
-    else process.stderr.write(`overlay: ${message} [${code}]\n`)
+    else process.stderr.write(`overlay: ${printableLines(message)} [${code}]\n`)
   }
 }

@@ -3,6 +3,7 @@
  * belong to the message codec above.
  */
 import { ERROR_CODES, OverlayError, ProtocolError, type ErrorCode } from '../errors.js'
+import { printable } from '../util/printable.js'
 
 export enum SessionFrame {
   /** Binding proof: Ed25519 public key (32 B) and signature (64 B). */
@@ -21,7 +22,8 @@ export enum SessionFrame {
 
 export const FIRST_MESSAGE_TYPE = 0x10
 
-const MAX_CLOSE_MESSAGE_BYTES = 512
+/** A CLOSE's message, most: a sender cuts its own to 200 characters; a peer's may not be longer than this. */
+export const MAX_CLOSE_MESSAGE_BYTES = 512
 
 export function encodeClose(error: OverlayError): Buffer {
   const code = Buffer.from(error.code, 'ascii')
@@ -34,14 +36,19 @@ export function encodeClose(error: OverlayError): Buffer {
   return out
 }
 
-/** The peer's reason, as an error with origin 'remote'. Unknown codes become OVL_SESSION_CLOSED. */
+/**
+ * The peer's reason, as an error with origin 'remote'. Unknown codes become
+ * OVL_SESSION_CLOSED. The message is the peer's text, logged and printed:
+ * its length is limited and its control characters escaped.
+ */
 export function decodeClose(body: Buffer): OverlayError {
   const codeLength = body[0]
   if (codeLength === undefined || body.length < 3 + codeLength) throw new ProtocolError('OVL_FRAME_MALFORMED', 'CLOSE frame is too short')
   const code = body.toString('ascii', 1, 1 + codeLength)
   const messageLength = body.readUInt16BE(1 + codeLength)
   if (body.length !== 3 + codeLength + messageLength) throw new ProtocolError('OVL_FRAME_MALFORMED', 'CLOSE frame length does not match')
-  const message = body.toString('utf8', 3 + codeLength)
+  if (messageLength > MAX_CLOSE_MESSAGE_BYTES) throw new ProtocolError('OVL_FRAME_MALFORMED', `CLOSE message of ${messageLength} bytes (at most ${MAX_CLOSE_MESSAGE_BYTES})`)
+  const message = printable(body.toString('utf8', 3 + codeLength))
   const known = Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'OVL_SESSION_CLOSED'
   return new OverlayError(known, `peer closed the session: ${message}`, { origin: 'remote' })
 }

@@ -12,7 +12,7 @@ import { decodeMessage, encodeMessage } from '../../src/messaging/codec.js'
 import { AckStatus, MessageType, type Message } from '../../src/messaging/messages.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { encodeFrame, encodeFrameHeader, FrameDecoder, FrameWriter, type Frame } from '../../src/session/framing.js'
-import { encodeClose, SessionFrame } from '../../src/session/session-frames.js'
+import { encodeClose, MAX_CLOSE_MESSAGE_BYTES, SessionFrame } from '../../src/session/session-frames.js'
 import { isChat, startNode } from '../helpers/nodes.js'
 import { testCa, testCredentials, type TestCredentials } from '../helpers/pki.js'
 import { assertLocalCode, assertServes, assertToldByClose, authenticatedRogue as rogueAuthenticated, nextHandshakeFailure, RogueEndpoint, rogueDial, type RogueChannel } from '../helpers/rogue.js'
@@ -22,6 +22,17 @@ function decodeAll(decoder: FrameDecoder, chunks: Buffer[]): Frame[] {
   const frames: Frame[] = []
   for (const chunk of chunks) decoder.push(chunk, (frame) => frames.push({ type: frame.type, body: Buffer.from(frame.body) }))
   return frames
+}
+
+/** A CLOSE body as a peer may write it (encodeClose cuts the message short). */
+function closeBody(code: string, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8')
+  const out = Buffer.alloc(1 + code.length + 2 + text.length)
+  out[0] = code.length
+  out.write(code, 1, 'ascii')
+  out.writeUInt16BE(text.length, 1 + code.length)
+  text.copy(out, 3 + code.length)
+  return out
 }
 
 /** A frame with an arbitrary header, for the malformed cases encodeFrame cannot make. */
@@ -394,6 +405,21 @@ describe('frame attacks on a real session', () => {
 
   it('closes the session on an END frame with a body: OVL_FRAME_MALFORMED', async (t) => {
     await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(SessionFrame.End, Buffer.from([0])))
+  })
+
+  it('closes the session on a CLOSE whose message is over 512 bytes: OVL_FRAME_MALFORMED', async (t) => {
+    const body = closeBody('OVL_PEER_LEFT', 'x'.repeat(MAX_CLOSE_MESSAGE_BYTES + 1))
+    await refusedOnSession(t, 'OVL_FRAME_MALFORMED', (channel) => channel.sendFrame(SessionFrame.Close, body))
+  })
+
+  it("escapes the control characters of a peer's CLOSE message (it is logged and printed)", async (t) => {
+    const node = await startNode(t, honest)
+    const { channel, session } = await authenticatedRogue(t, node)
+    const down = nextEvent<[OverlaySession, OverlayError | null]>(node, 'session:down', (s) => s === session)
+    channel.sendFrame(SessionFrame.Close, closeBody('OVL_PEER_LEFT', '\x1b[2J\r\n+ fake-node joined\u202e'))
+    const error = (await down)[1]
+    assert.equal(error?.code, 'OVL_PEER_LEFT')
+    assert.equal(error?.message, 'peer closed the session: \\x1b[2J\\x0d\\x0a+ fake-node joined\\u202e')
   })
 
   it('closes the session on a frame of another version: OVL_FRAME_VERSION', async (t) => {

@@ -10,6 +10,7 @@ import { peerName } from '../../node/peer-info.js'
 import { readLines } from '../console/line-source.js'
 import { prepareNode } from '../node-setup.js'
 import { Output } from '../output.js'
+import { printable } from '../../util/printable.js'
 import { collect, portNumber } from '../parse.js'
 
 interface StartOptions {
@@ -136,15 +137,15 @@ function wireEvents(node: OverlayNode, out: Output): void {
   node.on('peer:up', (session) => {
     const info = node.peers().find((p) => p.id === session.peerId)
     const peer = { id: session.peerId, name: session.peer.name, address: info?.address ?? `${session.remote.host}:${session.remote.port}`, direction: session.role === 'client' ? 'outbound' : 'inbound', link: info?.link ?? 'direct', via: info?.via ?? null }
-    out.event('peer:up', { peer }, `+ ${peer.name} (${short(peer.id)}) at ${peer.address}, ${peer.direction}, ${peer.link}${peer.via ? ` via ${short(peer.via)}` : ''}`)
+    out.event('peer:up', { peer }, `+ ${printable(peer.name)} (${short(peer.id)}) at ${peer.address}, ${peer.direction}, ${peer.link}${peer.via ? ` via ${short(peer.via)}` : ''}`)
   })
   node.on('peer:down', (session, error) => {
     const peer = { id: session.peerId, name: session.peer.name, address: `${session.remote.host}:${session.remote.port}` }
     const reason = error ? error.code : 'closed'
-    out.event('peer:down', { peer, reason, message: error?.message ?? null }, `- ${peer.name} (${short(peer.id)}): ${reason}${error ? ` (${error.message})` : ''}`)
+    out.event('peer:down', { peer, reason, message: error?.message ?? null }, `- ${printable(peer.name)} (${short(peer.id)}): ${reason}${error ? ` (${printable(error.message)})` : ''}`)
   })
   node.on('record', (record) => {
-    out.event('record', { id: record.nodeId, name: record.name, nat: NatType[record.nat].toLowerCase(), addresses: record.addresses.map((a) => a.address) }, `  learned of ${record.name} (${short(record.nodeId)})`)
+    out.event('record', { id: record.nodeId, name: record.name, nat: NatType[record.nat].toLowerCase(), addresses: record.addresses.map((a) => a.address) }, `  learned of ${printable(record.name)} (${short(record.nodeId)})`)
   })
   node.on('punch', (o) => {
     out.event('punch', { peer: o.target, role: o.role, method: o.method, ok: o.ok, ms: Math.round(o.elapsedMs), probes: o.probesSent, error: o.error ?? null }, `punch ${o.ok ? 'opened a path' : 'failed'} with ${short(o.target)} (${o.method}, ${Math.round(o.elapsedMs)} ms, ${o.probesSent} probes)`)
@@ -160,7 +161,7 @@ function wireEvents(node: OverlayNode, out: Output): void {
   node.on('chat', (chat) => {
     const name = peerName(node, chat.from) ?? short(chat.from)
     const how = chat.broadcast ? 'broadcast' : chat.via === 'session' ? 'direct' : `direct, routed ${chat.hops} hops`
-    out.event('message', { from: chat.from, name, text: chat.text, broadcast: chat.broadcast, via: chat.via, hops: chat.hops }, `[${name}] (${how}) ${chat.text}`)
+    out.event('message', { from: chat.from, name, text: chat.text, broadcast: chat.broadcast, via: chat.via, hops: chat.hops }, `[${printable(name)}] (${how}) ${printable(chat.text)}`)
   })
 }
 
@@ -173,8 +174,8 @@ function dashboardAddress(value: string): { host?: string; port: number } {
 
 /** Warnings raised here or received from other nodes: `warning` and `warning:cleared` events. */
 function wireWarnings(operator: OperatorServices, out: Output): void {
-  const where = (w: Warning): string => (w.local ? 'here' : `at ${w.originName ?? w.origin.slice(0, 12)}`)
+  const where = (w: Warning): string => (w.local ? 'here' : `at ${printable(w.originName ?? w.origin.slice(0, 12))}`)
   const fields = ({ key: _key, ...warning }: Warning): Record<string, unknown> => warning
-  operator.warnings.on('raised', (w) => out.event('warning', fields(w), `! warning ${where(w)}: ${w.text}`))
-  operator.warnings.on('cleared', (w) => out.event('warning:cleared', fields(w), `✓ cleared ${where(w)}: ${w.text}`))
+  operator.warnings.on('raised', (w) => out.event('warning', fields(w), `! warning ${where(w)}: ${printable(w.text)}`))
+  operator.warnings.on('cleared', (w) => out.event('warning:cleared', fields(w), `✓ cleared ${where(w)}: ${printable(w.text)}`))
 }

@@ -8,6 +8,7 @@ import type { OverlayNode } from '../../node/node.js'
 import { peerName, type PeerInfo } from '../../node/peer-info.js'
 import type { Output } from '../output.js'
 import type { Warning } from '../../metrics/warning.js'
+import { printable } from '../../util/printable.js'
 import { renderStats } from './stats.js'
 
 export interface CommandContext {
@@ -69,7 +70,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const via = peer?.via ? node.session(peer.via)?.peer.name ?? peer.via.slice(0, 12) : null
       out.result(
         { command: 'connect', peer: { id: session.peerId, name: session.peer.name, address: peer?.address ?? `${session.remote.host}:${session.remote.port}`, link, via }, ms: Math.round(performance.now() - started) },
-        `connected to ${session.peer.name} (${session.peerId.slice(0, 12)}), ${link}${via ? ` via ${via}` : ''}`,
+        `connected to ${printable(session.peer.name)} (${session.peerId.slice(0, 12)}), ${link}${via ? ` via ${printable(via)}` : ''}`,
       )
     },
   },
@@ -84,7 +85,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const name = nameOf(node, target)
       out.result(
         { command: 'send', to: target, name, delivered: true, via: receipt.via, hops: receipt.hops, rttMs: round(receipt.rttMs) },
-        `delivered to ${name} (${receipt.via === 'session' ? 'direct session' : `routed, ${receipt.hops} hop${receipt.hops === 1 ? '' : 's'}`}, ${round(receipt.rttMs)} ms)`,
+        `delivered to ${printable(name)} (${receipt.via === 'session' ? 'direct session' : `routed, ${receipt.hops} hop${receipt.hops === 1 ? '' : 's'}`}, ${round(receipt.rttMs)} ms)`,
       )
     },
   },
@@ -106,7 +107,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const target = node.resolve(args[0])
       const { rttMs, via, hops } = await node.ping(target)
       const name = nameOf(node, target)
-      out.result({ command: 'ping', to: target, name, rttMs: round(rttMs), via, hops }, `pong from ${name}: ${round(rttMs)} ms (${via === 'session' ? 'direct session' : `routed, ${hops} hops`})`)
+      out.result({ command: 'ping', to: target, name, rttMs: round(rttMs), via, hops }, `pong from ${printable(name)}: ${round(rttMs)} ms (${via === 'session' ? 'direct session' : `routed, ${hops} hops`})`)
     },
   },
   stats: {
@@ -142,7 +143,7 @@ function renderPeers(peers: PeerInfo[], known: number): string {
   const rows = peers.map((p) => {
     const rtt = p.rttMs === null ? '-' : `${p.rttMs.toFixed(2)} ms`
     const link = p.via ? `${p.link} via ${p.via.slice(0, 12)}` : p.link
-    return `  ${p.id.slice(0, 12)}  ${p.name.padEnd(16)} ${p.address.padEnd(21)} ${p.state.padEnd(6)} ${rtt.padStart(9)}  ${link}, ${p.direction}`
+    return `  ${p.id.slice(0, 12)}  ${printable(p.name).padEnd(16)} ${p.address.padEnd(21)} ${p.state.padEnd(6)} ${rtt.padStart(9)}  ${link}, ${p.direction}`
   })
   return [header, ...rows, `  ${peers.length} session${peers.length === 1 ? '' : 's'}, ${known} peer${known === 1 ? '' : 's'} known`].join('\n')
 }
