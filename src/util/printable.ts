@@ -6,8 +6,10 @@
  * carriage return, nor reorder what is shown with bidirectional overrides.
  */
 
-/** C0 and C1 controls, DEL, and the Unicode bidirectional formatting characters. */
+/** C0 and C1 controls, DEL, and the Unicode bidirectional formatting characters (control characters on purpose). */
+// eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// eslint-disable-next-line no-control-regex
 const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 function escape(char: string): string {
