@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   OVL_SETUP_TIMEOUT: 'Connection setup got no answer from the remote address in time.',
   OVL_SETUP_REFUSED: 'The remote node refused connection setup (it is at its limit of half-open setups).',
   OVL_SETUP_LIMIT: 'This node is at its own limit of pending outbound setups.',
+  OVL_SETUP_ADDRESS: 'The address to dial is not an IPv4 address, or its host name does not resolve to one in time.',
   OVL_SELF_CONNECT: 'A node was asked to connect to itself.',
 
   // session: TLS 1.3 and the Ed25519 binding

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { MAX_RECORDS_PER_EXCHANGE } from '../constants.js'
-import { OverlayError, ProtocolError } from '../errors.js'
+import { OverlayError, ProtocolError, SetupError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'
 import type { Logger } from '../log/logger.js'
 import { send } from '../messaging/liveness.js'
@@ -25,6 +25,7 @@ import { formatAddress, verifyRecord, type PeerRecord } from '../messaging/peer-
 import { TokenBucket } from '../messaging/rate-limit.js'
 import type { Session } from '../session/session.js'
 import type { RemoteAddress } from '../transport/connection.js'
+import { resolveHost } from '../transport/resolve-host.js'
 import { Backoff } from './backoff.js'
 import type { PeerStore } from './peer-store.js'
 import type { SelfRecord } from './self-record.js'
@@ -259,8 +260,19 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       if (knownId !== undefined && (connected.has(knownId) || this.#dialing.has(knownId) || !this.#backoff.ready(knownId))) continue
       if (this.#dialing.has(key) || !this.#backoff.ready(key)) continue
       needed--
-      this.#track(key, this.#init.host.dial([address], { timeoutMs: this.#init.dialTimeoutMs }), null)
+      this.#track(key, this.#dialBootstrap(address), null)
     }
+  }
+
+  /** A bootstrap peer may be named (boot.example.net:9000): the name is resolved at each dial. */
+  async #dialBootstrap(address: RemoteAddress): Promise<OverlaySession> {
+    let resolved: RemoteAddress
+    try {
+      resolved = await resolveHost(address, this.#init.dialTimeoutMs)
+    } catch (cause) {
+      throw new SetupError('OVL_SETUP_ADDRESS', `bootstrap peer ${formatAddress(address)} does not resolve to an IPv4 address: ${(cause as Error).message}`, { cause })
+    }
+    return this.#init.host.dial([resolved], { timeoutMs: this.#init.dialTimeoutMs })
   }
 
   #track(key: string, dialing: Promise<OverlaySession>, expected: NodeId | null): void {
@@ -278,7 +290,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       .catch((err: OverlayError) => {
         const delay = this.#backoff.failed(key)
         if (expected !== null) this.#init.store.dialFailed(expected, err.code ?? String(err))
-        this.#init.log.debug({ peer: key.slice(0, 21), code: err.code, retryInMs: Math.round(delay) }, `dial failed: ${err.message}`)
+        // A name that does not resolve is the operator's to fix: said at warn, not debug.
+        const level = err.code === 'OVL_SETUP_ADDRESS' ? 'warn' : 'debug'
+        this.#init.log[level]({ peer: key.slice(0, 21), code: err.code, retryInMs: Math.round(delay) }, `dial failed: ${err.message}`)
       })
       .finally(() => {
         this.#dialing.delete(key)

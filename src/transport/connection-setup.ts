@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import net from 'node:net'
 import type { UDXStream, UdxAddress } from 'udx-native'
 import { CONTROL_MAGIC, MAX_PENDING_DIALS, SETUP_RETRY_INITIAL_MS, SETUP_RETRY_MAX_MS } from '../constants.js'
 import { abortError, ClosedError, SetupError } from '../errors.js'
@@ -82,6 +83,9 @@ export class ConnectionSetup extends EventEmitter<ConnectionSetupEvents> {
   dial(remote: RemoteAddress, options: { signal?: AbortSignal; path?: ConnectionPath } = {}): Promise<Connection> {
     if (this.#closed) return Promise.reject(new ClosedError('OVL_NODE_CLOSED', 'node is stopped'))
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal))
+    if (!net.isIPv4(remote.host)) {
+      return Promise.reject(new SetupError('OVL_SETUP_ADDRESS', `cannot dial "${remote.host}": not an IPv4 address (host names are resolved before dialing)`))
+    }
     if (this.#dials.size >= MAX_PENDING_DIALS) {
       return Promise.reject(new SetupError('OVL_SETUP_LIMIT', `too many dials in progress (${MAX_PENDING_DIALS})`))
     }

@@ -41,6 +41,14 @@ describe('JOIN and peer exchange', () => {
     assert.deepEqual(entry?.record.addresses.map((a) => a.address), [`127.0.0.1:${joiners[3]?.address.port}`])
   })
 
+  it('joins through a bootstrap peer given by host name, resolved at the dial', async (t) => {
+    const [bootstrap] = await startNodes(t, 1, QUICK)
+    if (!bootstrap) throw new Error('unreachable')
+    // localhost resolves from /etc/hosts: no traffic leaves the machine.
+    const [joiner] = await startNodes(t, 1, { ...QUICK, name: 'named', bootstrap: [{ host: 'localhost', port: bootstrap.address.port }] })
+    await until(() => joiner?.sessions().some((s) => s.peerId === bootstrap.nodeId) === true, 10_000, 'a session with the bootstrap node')
+  })
+
   it('keeps at most peers.max sessions and refers the rest to other peers', async (t) => {
     const [hub] = await startNodes(t, 1, { ...QUICK, peers: { ...QUICK.peers, target: 1, max: 2 } })
     if (!hub) throw new Error('unreachable')

@@ -435,6 +435,16 @@ describe("the dialer's side", () => {
     assert.equal(impostor.received.length, 0, 'the dialer sends nothing to a stranger')
   })
 
+  it('refuses to dial a host that is not an IPv4 address (OVL_SETUP_ADDRESS), and keeps nothing for it', async (t) => {
+    const endpoint = dialer(t, 300)
+    for (const host of ['localhost', 'boot.example.net', '::1', '']) {
+      const error = await rejection(endpoint.dial({ host, port: 9000 }))
+      assert.equal(error.code, 'OVL_SETUP_ADDRESS', host)
+    }
+    assert.equal(endpoint.setup.pendingDialCount, 0)
+    assert.equal(endpoint.socket.streamCount, 0, 'no stream was made')
+  })
+
   it('fails with OVL_SETUP_TIMEOUT when nobody answers within dialTimeoutMs', async (t) => {
     const endpoint = dialer(t, 300)
     const raw = RawUdp.open(t)
