@@ -45,7 +45,7 @@ describe('JOIN and peer exchange', () => {
     const [bootstrap] = await startNodes(t, 1, QUICK)
     if (!bootstrap) throw new Error('unreachable')
     // localhost resolves from /etc/hosts: no traffic leaves the machine.
-    const [joiner] = await startNodes(t, 1, { ...QUICK, name: 'named', bootstrap: [{ host: 'localhost', port: bootstrap.address.port }] })
+    const [joiner] = await startNodes(t, 1, { ...QUICK, bootstrap: [{ host: 'localhost', port: bootstrap.address.port }] })
     await until(() => joiner?.sessions().some((s) => s.peerId === bootstrap.nodeId) === true, 10_000, 'a session with the bootstrap node')
   })
 
