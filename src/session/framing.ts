@@ -12,6 +12,7 @@
 import { FRAME_HEADER_BYTES, PROTOCOL_VERSION, WRITE_BATCH_BYTES } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import { BinaryWriter } from '../util/binary.js'
+import { PartialBytes } from './partial-bytes.js'
 
 export interface Frame {
   type: number
@@ -20,9 +21,8 @@ export interface Frame {
 
 export class FrameDecoder {
   readonly #maxFrameBytes: number
-  /** The start of the one frame in progress, as received so far, oldest piece first. */
-  #held: Buffer[] = []
-  #buffered = 0
+  /** The start of the one frame in progress, as received so far. */
+  readonly #held = new PartialBytes()
   /** That frame's length field once its 4 bytes are in (and checked); -1 before. */
   #length = -1
 
@@ -31,7 +31,7 @@ export class FrameDecoder {
   }
 
   get bufferedBytes(): number {
-    return this.#buffered
+    return this.#held.length
   }
 
   /**
@@ -42,18 +42,19 @@ export class FrameDecoder {
    */
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
     let offset = 0
-    while (this.#buffered > 0 && offset < chunk.length) {
-      const missing = this.#length < 0 ? 4 - this.#buffered : 4 + this.#length - this.#buffered
+    const held = this.#held
+    while (held.length > 0 && offset < chunk.length) {
+      const missing = this.#length < 0 ? 4 - held.length : 4 + this.#length - held.length
       const n = Math.min(missing, chunk.length - offset)
-      this.#held.push(chunk.subarray(offset, offset + n))
-      this.#buffered += n
+      held.append(chunk.subarray(offset, offset + n), this.#length < 0 ? -1 : 4 + this.#length)
       offset += n
       if (n < missing) return
       if (this.#length < 0) {
-        this.#length = this.#checkLength(this.#heldLength())
+        this.#length = this.#checkLength(held.head(4).readUInt32BE(0))
         continue
       }
-      const frame = this.#takeHeld()
+      const frame = held.take()
+      this.#length = -1
       onFrame(this.#frame(frame, 0, frame.length))
     }
     let length = -1
@@ -66,15 +67,14 @@ export class FrameDecoder {
       length = -1
     }
     if (offset === chunk.length) return
-    this.#held.push(offset === 0 ? chunk : chunk.subarray(offset))
-    this.#buffered = chunk.length - offset
+    held.append(offset === 0 ? chunk : chunk.subarray(offset), length < 0 ? -1 : 4 + length)
     this.#length = length
   }
 
   /** The stream ended: leftover bytes mean a frame was cut short. */
   end(): void {
-    if (this.#buffered > 0) {
-      throw new ProtocolError('OVL_FRAME_TRUNCATED', `stream ended inside a frame (${this.#buffered} bytes left over)`)
+    if (this.#held.length > 0) {
+      throw new ProtocolError('OVL_FRAME_TRUNCATED', `stream ended inside a frame (${this.#held.length} bytes left over)`)
     }
   }
 
@@ -93,22 +93,6 @@ export class FrameDecoder {
       throw new ProtocolError('OVL_FRAME_VERSION', `frame version ${bytes[start + 4]} is not supported (this node speaks ${PROTOCOL_VERSION})`)
     }
     return { type: bytes[start + 5] as number, body: bytes.subarray(start + FRAME_HEADER_BYTES, end) }
-  }
-
-  /** The length field of the frame in progress, whose first 4 bytes are held. */
-  #heldLength(): number {
-    const first = this.#held[0] as Buffer
-    return (first.length >= 4 ? first : Buffer.concat(this.#held, 4)).readUInt32BE(0)
-  }
-
-  /** The complete frame in progress, in one buffer; the decoder is then empty. */
-  #takeHeld(): Buffer {
-    const held = this.#held
-    const frame = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, this.#buffered)
-    this.#held = []
-    this.#buffered = 0
-    this.#length = -1
-    return frame
   }
 }
 

@@ -20,6 +20,7 @@
  */
 import sodium from 'sodium-native'
 import { ProtocolError } from '../errors.js'
+import { PartialBytes } from './partial-bytes.js'
 import type { TlsRole } from './binding.js'
 
 export const RecordKind = { Tls: 0x01, Sealed: 0x02 } as const
@@ -185,33 +186,31 @@ export class RecordOpener {
  * payload. A record that lies whole in a chunk is handed out as a view of it.
  */
 export class RecordReader {
-  #held: Buffer[] = []
-  #buffered = 0
+  readonly #held = new PartialBytes()
   /** Whole length (header included) of the record in progress once its header is in; -1 before. */
   #need = -1
 
   /** Bytes of a record begun but not complete. */
   get bufferedBytes(): number {
-    return this.#buffered
+    return this.#held.length
   }
 
   /** Feeds bytes; calls `onRecord` with each whole record (header included). Throws OVL_SESSION_RECORD_MALFORMED. */
   push(chunk: Buffer, onRecord: (kind: number, record: Buffer) => void): void {
     let offset = 0
-    if (this.#buffered > 0) {
+    const held = this.#held
+    if (held.length > 0) {
       if (this.#need < 0) {
-        offset = Math.min(RECORD_HEADER_BYTES - this.#buffered, chunk.length)
-        this.#hold(chunk.subarray(0, offset))
-        if (this.#buffered < RECORD_HEADER_BYTES) return
-        this.#need = recordLength(Buffer.concat(this.#held, RECORD_HEADER_BYTES), 0)
+        offset = Math.min(RECORD_HEADER_BYTES - held.length, chunk.length)
+        held.append(chunk.subarray(0, offset), -1)
+        if (held.length < RECORD_HEADER_BYTES) return
+        this.#need = recordLength(held.head(RECORD_HEADER_BYTES), 0)
       }
-      const n = Math.min(this.#need - this.#buffered, chunk.length - offset)
-      this.#hold(chunk.subarray(offset, offset + n))
+      const n = Math.min(this.#need - held.length, chunk.length - offset)
+      held.append(chunk.subarray(offset, offset + n), this.#need)
       offset += n
-      if (this.#buffered < this.#need) return
-      const record = Buffer.concat(this.#held, this.#need)
-      this.#held = []
-      this.#buffered = 0
+      if (held.length < this.#need) return
+      const record = held.take()
       this.#need = -1
       onRecord(record[0] as number, record)
     }
@@ -224,13 +223,7 @@ export class RecordReader {
       onRecord(chunk[offset] as number, chunk.subarray(offset, offset + length))
       offset += length
     }
-    if (offset < chunk.length) this.#hold(chunk.subarray(offset))
-  }
-
-  #hold(piece: Buffer): void {
-    if (piece.length === 0) return
-    this.#held.push(piece)
-    this.#buffered += piece.length
+    if (offset < chunk.length) held.append(chunk.subarray(offset), this.#need)
   }
 }
 
