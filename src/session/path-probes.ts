@@ -1,13 +1,23 @@
 /**
  * Sends and answers the path probes of every session (see probe-datagram.ts),
- * on whichever socket carries the session. A PING is answered with a PONG to
- * wherever it came from, once per sequence number; anything that does not
+ * on whichever socket carries the session. A PING from the session's address
+ * is answered with a PONG, once per sequence number; anything that does not
  * verify is dropped without a reply, so probes can neither be forged nor used
  * to reflect traffic.
  *
  * A verified probe from another address than the session's is how a NAT
- * rebinding shows (its mapping was forgotten and made anew): reported as
- * 'moved', so the session can follow.
+ * rebinding shows (its mapping was forgotten and made anew). It is not proof
+ * that the peer is there: an attacker on the path can hold a probe back and
+ * send it on from any address. So the new address is challenged first (as
+ * QUIC validates a path, RFC 9000 8.2): a PING with a sequence number sent to
+ * that address alone, and only its PONG, from that address, reports 'moved'
+ * so the session can follow. Until then the address gets no more than it
+ * sent: one challenge (32 bytes) per verified probe from it, in place of the
+ * PONG a PING would get.
+ *
+ * Sequence numbers on the wire are this class's own (one counter per
+ * session for heartbeats and challenges alike, as the peer takes each PING
+ * once, in order); the heartbeat's own numbers are mapped to them and back.
  */
 import { EventEmitter } from 'node:events'
 import type { UdxAddress } from 'udx-native'
@@ -26,17 +36,31 @@ export interface PathProbeEvents<S> {
   /** A verified probe from the session's peer: it is alive. */
   heard: [session: S, from: RemoteAddress]
   pong: [session: S, seq: number]
-  /** A verified probe came from another address than the session's: the peer's NAT mapping changed. */
+  /** The peer answered a challenge from another address than the session's: its NAT mapping changed. */
   moved: [session: S, from: RemoteAddress]
   dropped: [reason: ProbeDropReason, from: RemoteAddress]
 }
+
+/** Challenges to one new address that are still waited for (a few: one per probe that came from there). */
+const CHALLENGES_KEPT = 4
 
 interface Registered<S> {
   session: S
   socket: UdpSocket
   remote: RemoteAddress
+  /** The highest sequence numbers of the peer's PINGs and PONGs taken (replays are dropped). */
   lastPingSeq: number
   lastPongSeq: number
+  /** The sequence number of this side's last PING on the wire. */
+  sentSeq: number
+  /** The last heartbeat PING: its number on the wire and the caller's. */
+  heartbeat: { wire: number; seq: number } | null
+  /** An address the peer's probes came from, and the numbers of the challenges sent there. */
+  challenge: { remote: RemoteAddress; wires: number[] } | null
+}
+
+function sameAddress(a: RemoteAddress, b: RemoteAddress): boolean {
+  return a.host === b.host && a.port === b.port
 }
 
 export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEvents<S>> {
@@ -52,7 +76,7 @@ export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEve
 
   register(session: S, path: { socket: UdpSocket; remote: RemoteAddress }): void {
     this.listen(path.socket)
-    this.#byTag.set(session.probeKeys.tag, { session, socket: path.socket, remote: { ...path.remote }, lastPingSeq: -1, lastPongSeq: -1 })
+    this.#byTag.set(session.probeKeys.tag, { session, socket: path.socket, remote: { ...path.remote }, lastPingSeq: -1, lastPongSeq: -1, sentSeq: 0, heartbeat: null, challenge: null })
   }
 
   unregister(session: S): void {
@@ -62,17 +86,22 @@ export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEve
   /** The session's peer is now at `remote` (it moved, and the session followed). */
   retarget(session: S, remote: RemoteAddress): void {
     const entry = this.#byTag.get(session.probeKeys.tag)
-    if (entry?.session === session) entry.remote = { ...remote }
+    if (entry?.session !== session) return
+    entry.remote = { ...remote }
+    entry.challenge = null
   }
 
   get size(): number {
     return this.#byTag.size
   }
 
+  /** A heartbeat PING; a PONG to it is reported as 'pong' with `seq`. */
   ping(session: S, seq: number): void {
     const entry = this.#byTag.get(session.probeKeys.tag)
     if (entry?.session !== session) return
-    entry.socket.send(encodeProbe(ProbeType.Ping, session.probeKeys, seq), entry.remote.port, entry.remote.host)
+    const wire = (entry.sentSeq = (entry.sentSeq + 1) >>> 0)
+    entry.heartbeat = { wire, seq }
+    entry.socket.send(encodeProbe(ProbeType.Ping, session.probeKeys, wire), entry.remote.port, entry.remote.host)
   }
 
   #onDatagram(socket: UdpSocket, data: Buffer, from: UdxAddress): void {
@@ -83,18 +112,38 @@ export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEve
     if (entry === undefined || entry.socket !== socket) return void this.emit('dropped', 'probe-unknown-session', remote)
     const probe = verifyProbe(data, entry.session.probeKeys)
     if (probe === null) return void this.emit('dropped', 'probe-bad-mac', remote)
+    const elsewhere = !sameAddress(remote, entry.remote)
     if (probe.type === ProbeType.Ping) {
-      // One PONG per PING seq: a replayed PING gets nothing.
+      // One answer per PING seq: a replayed PING gets nothing.
       if (probe.seq <= entry.lastPingSeq) return void this.emit('dropped', 'probe-replayed', remote)
       entry.lastPingSeq = probe.seq
-      socket.send(encodeProbe(ProbeType.Pong, entry.session.probeKeys, probe.seq), remote.port, remote.host)
+      if (elsewhere) this.#challenge(entry, remote)
+      else socket.send(encodeProbe(ProbeType.Pong, entry.session.probeKeys, probe.seq), remote.port, remote.host)
     } else {
       // A replayed PONG must not make a dead peer look alive.
       if (probe.seq <= entry.lastPongSeq) return void this.emit('dropped', 'probe-replayed', remote)
       entry.lastPongSeq = probe.seq
+      if (elsewhere) {
+        if (entry.challenge !== null && sameAddress(entry.challenge.remote, remote) && entry.challenge.wires.includes(probe.seq)) {
+          entry.challenge = null
+          this.emit('moved', entry.session, remote)
+        } else {
+          this.#challenge(entry, remote)
+        }
+      }
     }
-    if (remote.host !== entry.remote.host || remote.port !== entry.remote.port) this.emit('moved', entry.session, remote)
     this.emit('heard', entry.session, remote)
-    if (probe.type === ProbeType.Pong) this.emit('pong', entry.session, probe.seq)
+    const heartbeat = entry.heartbeat
+    if (probe.type === ProbeType.Pong && heartbeat?.wire === probe.seq) this.emit('pong', entry.session, heartbeat.seq)
+  }
+
+  /** A PING to `to` alone: its PONG from there is the proof that the peer is there. */
+  #challenge(entry: Registered<S>, to: RemoteAddress): void {
+    if (entry.challenge === null || !sameAddress(entry.challenge.remote, to)) entry.challenge = { remote: { ...to }, wires: [] }
+    const wire = (entry.sentSeq = (entry.sentSeq + 1) >>> 0)
+    const wires = entry.challenge.wires
+    wires.push(wire)
+    if (wires.length > CHALLENGES_KEPT) wires.shift()
+    entry.socket.send(encodeProbe(ProbeType.Ping, entry.session.probeKeys, wire), to.port, to.host)
   }
 }

@@ -50,6 +50,20 @@ export class UdpProxy {
     this.#cut = true
   }
 
+  /**
+   * A NAT that forgot its mappings (a reboot, a timeout): the client's next
+   * datagram goes on from a new upstream port; replies to the old one are lost.
+   */
+  rebind(): void {
+    for (const socket of this.#upstreams.values()) socket.close()
+    this.#upstreams.clear()
+  }
+
+  /** The upstream ports in use, one per client: the addresses the target sees. */
+  get upstreamPorts(): number[] {
+    return [...this.#upstreams.values()].map((socket) => (socket.address() as AddressInfo).port)
+  }
+
   close(): void {
     for (const socket of [this.#listen, ...this.#upstreams.values()]) {
       try {

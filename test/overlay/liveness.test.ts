@@ -114,6 +114,29 @@ describe('Heartbeat (controlled clock)', () => {
 })
 
 describe('liveness on real sessions', () => {
+  it("follows a peer whose NAT forgot its mapping, once the peer answers at its new address; the session stays up", async (t) => {
+    const [a, b] = await startNodes(t, 2, MANUAL)
+    if (!a || !b) throw new Error('unreachable')
+    const proxy = await UdpProxy.start(t, b.address)
+    await a.connect(proxy.address)
+    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    await nextEvent(b, 'heartbeat:rtt')
+    const addressAtB = (): string | undefined => b.peers().find((p) => p.id === a.nodeId)?.address
+    const before = addressAtB()
+    const downs: string[] = []
+    a.on('session:down', (_s, e) => downs.push(`a: ${e?.code}`))
+    b.on('session:down', (_s, e) => downs.push(`b: ${e?.code}`))
+    proxy.rebind()
+    // a's next probe comes from a new port; b challenges it there and moves on the answer.
+    await until(() => addressAtB() !== before, 10_000, 'b to follow a to its new address')
+    assert.equal(addressAtB(), `127.0.0.1:${proxy.upstreamPorts[0]}`)
+    const got = new Promise<string>((resolve) => a.once('chat', (chat) => resolve(chat.text)))
+    const receipt = await b.send(a.nodeId, 'after the rebinding')
+    assert.equal(receipt.via, 'session')
+    assert.equal(await got, 'after the rebinding')
+    assert.deepEqual(downs, [], 'no session went down')
+  })
+
   it('notices a peer that goes silent (a cut path) within the timeout, on both ends', async (t) => {
     const [a, b] = await startNodes(t, 2, MANUAL)
     if (!a || !b) throw new Error('unreachable')

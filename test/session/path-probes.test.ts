@@ -1,7 +1,9 @@
 /**
  * Path probes on a real socket: a PING with the session's MAC is answered
  * once, with a PONG no larger than itself; forged, replayed, unknown and
- * malformed probes get no answer and are reported.
+ * malformed probes get no answer and are reported. A verified probe from a
+ * new address moves the session only once the peer answers a challenge sent
+ * there, and that address never gets more bytes than it sent.
  */
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
@@ -11,7 +13,7 @@ import { deriveProbeKeys, encodeProbe, PROBE_BYTES, ProbeType, verifyProbe } fro
 import { UdpSocket } from '../../src/transport/udp-socket.js'
 import type { RemoteAddress } from '../../src/transport/connection.js'
 import { RawUdp } from '../helpers/rogue.js'
-import { nextEvent } from '../helpers/wait.js'
+import { nextEvent, until } from '../helpers/wait.js'
 
 function setup(t: TestContext) {
   const socket = new UdpSocket()
@@ -41,17 +43,77 @@ describe('path probes', () => {
     assert.equal((await heard)[0], session)
   })
 
-  it('takes a PONG to its own PING, once', async (t) => {
+  it("takes a PONG to its own PING, once, and reports it under the heartbeat's number", async (t) => {
     const { probes, session, peer, peerKeys, address, dropped } = setup(t)
     probes.ping(session, 3)
-    const ping = await peer.next()
-    assert.deepEqual(verifyProbe(ping.data, peerKeys), { type: ProbeType.Ping, seq: 3 })
+    const ping = verifyProbe((await peer.next()).data, peerKeys)
+    assert.equal(ping?.type, ProbeType.Ping)
     const pong = nextEvent(probes, 'pong')
-    peer.send(encodeProbe(ProbeType.Pong, peerKeys, 3), address)
+    peer.send(encodeProbe(ProbeType.Pong, peerKeys, ping?.seq ?? -1), address)
     assert.deepEqual((await pong).slice(1), [3])
     const replayed = dropped('probe-replayed')
-    peer.send(encodeProbe(ProbeType.Pong, peerKeys, 3), address)
+    peer.send(encodeProbe(ProbeType.Pong, peerKeys, ping?.seq ?? -1), address)
     await replayed
+  })
+
+  it('answers a verified PING from a new address with a challenge there, not a PONG, and does not move yet', async (t) => {
+    const { probes, peer, peerKeys, address } = setup(t)
+    const elsewhere = RawUdp.open(t)
+    let moved = 0
+    probes.on('moved', () => moved++)
+    const ping = encodeProbe(ProbeType.Ping, peerKeys, 5)
+    elsewhere.send(ping, address)
+    const challenge = await elsewhere.next()
+    assert.equal(challenge.data.length, ping.length, 'no more bytes than came from there')
+    assert.equal(verifyProbe(challenge.data, peerKeys)?.type, ProbeType.Ping, 'a PING, not a PONG')
+    assert.equal(moved, 0, 'not moved on a probe alone')
+    assert.equal(peer.received.length, 0)
+  })
+
+  it('moves once the new address answers its challenge', async (t) => {
+    const { probes, session, peerKeys, address } = setup(t)
+    const elsewhere = RawUdp.open(t)
+    elsewhere.send(encodeProbe(ProbeType.Ping, peerKeys, 5), address)
+    const challenge = verifyProbe((await elsewhere.next()).data, peerKeys)
+    const moved = nextEvent<[ProbeTarget, RemoteAddress]>(probes, 'moved')
+    elsewhere.send(encodeProbe(ProbeType.Pong, peerKeys, challenge?.seq ?? -1), address)
+    const [who, to] = await moved
+    assert.equal(who, session)
+    assert.deepEqual(to, elsewhere.address)
+  })
+
+  it("does not move on a PONG from elsewhere to a PING sent to the session's address (a captured PONG sent on)", async (t) => {
+    const { probes, session, peer, peerKeys, address } = setup(t)
+    const elsewhere = RawUdp.open(t)
+    let moved = 0
+    probes.on('moved', () => moved++)
+    probes.ping(session, 1)
+    const sent = verifyProbe((await peer.next()).data, peerKeys)
+    // An attacker on the path takes the peer's PONG off the wire and sends it on from its own address.
+    const pong = nextEvent(probes, 'pong')
+    elsewhere.send(encodeProbe(ProbeType.Pong, peerKeys, sent?.seq ?? -1), address)
+    await pong // the PONG is the peer's own: the heartbeat takes it
+    const challenge = verifyProbe((await elsewhere.next()).data, peerKeys)
+    assert.equal(challenge?.type, ProbeType.Ping, 'the stranger is challenged')
+    assert.notEqual(challenge?.seq, sent?.seq, 'with a number never sent to the peer')
+    assert.equal(moved, 0)
+  })
+
+  it("sends an address that is not the session's no more bytes than it sent", async (t) => {
+    const { probes, peerKeys, address } = setup(t)
+    const elsewhere = RawUdp.open(t)
+    let moved = 0
+    probes.on('moved', () => moved++)
+    let sentBytes = 0
+    for (let seq = 10; seq < 30; seq++) {
+      const probe = encodeProbe(seq % 2 === 0 ? ProbeType.Ping : ProbeType.Pong, peerKeys, seq)
+      elsewhere.send(probe, address)
+      sentBytes += probe.length
+      await until(() => elsewhere.received.length === seq - 9, 5_000, 'the answer to each probe')
+    }
+    const received = elsewhere.received.reduce((sum, d) => sum + d.data.length, 0)
+    assert.ok(received <= sentBytes, `${received} bytes sent back for ${sentBytes}`)
+    assert.equal(moved, 0, 'none of those PONGs answered a challenge')
   })
 
   it('gives nothing for a replayed PING, a forged MAC, an unknown session or a malformed probe', async (t) => {
