@@ -17,8 +17,12 @@ import type { NodeCore } from './services.js'
 
 type OverlaySession = Session<Message>
 
-/** How often a relayed session tries to become direct, and how many times. */
-const UPGRADE_INTERVAL_MS = 30_000
+/**
+ * When a relayed session tries to become direct: soon at first (a direct dial
+ * often failed only because the peer was restarting and not yet listening),
+ * then every 30 s; 10 tries in all.
+ */
+const UPGRADE_DELAYS_MS = [2_000, 5_000, 10_000, 30_000]
 const UPGRADE_ATTEMPTS = 10
 /** Relays tried before giving up. */
 const MAX_RELAYS_TRIED = 2
@@ -123,19 +127,28 @@ export class Connector {
     return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.session)
   }
 
-  /** While a session is relayed, try now and then to punch a direct path (the registry prefers it). */
+  /**
+   * While a session is relayed, try now and then for a direct path (the
+   * registry prefers it): a direct dial when the peer's record offers one,
+   * else a punch.
+   */
   #upgradeLater(peer: NodeId, relayed: OverlaySession): void {
     const { core, puncher } = this.#init
     let tries = 0
-    const timer = setInterval(() => {
+    let timer: NodeJS.Timeout | undefined
+    const schedule = (): void => {
+      const delay = UPGRADE_DELAYS_MS[Math.min(tries, UPGRADE_DELAYS_MS.length - 1)] as number
+      timer = setTimeout(() => void tryOnce(), delay).unref()
+    }
+    const tryOnce = async (): Promise<void> => {
       const record = core.store.get(peer)?.record
-      if (relayed.state === 'closed' || core.sessions.get(peer) !== relayed || ++tries > UPGRADE_ATTEMPTS || record === undefined) {
-        clearInterval(timer)
-        return
-      }
-      puncher.punch(peer, record).catch(() => {})
-    }, UPGRADE_INTERVAL_MS)
-    timer.unref()
-    relayed.once('close', () => clearInterval(timer))
+      if (relayed.state === 'closed' || core.sessions.get(peer) !== relayed || ++tries > UPGRADE_ATTEMPTS || record === undefined) return
+      const direct = this.#directAddresses(record)
+      const dialed = direct.length > 0 && (await this.#dialDirect(record, direct).then(() => true, () => false))
+      if (!dialed) await puncher.punch(peer, record).catch(() => {})
+      schedule()
+    }
+    schedule()
+    relayed.once('close', () => clearTimeout(timer))
   }
 }

@@ -174,6 +174,20 @@ describe('relayed sessions', () => {
     await assert.rejects(a.services.relayClient.relay(c.nodeId, relay), { code: 'OVL_RELAY_REFUSED', message: /per node/ })
   })
 
+  it('a relayed session becomes direct within seconds once the peer can be dialed (a peer that was restarting)', async (t) => {
+    const [a, r, b] = await trio(t)
+    r.self.setNat(NatType.Open, 1)
+    a.self.setNat(NatType.Hard)
+    b.self.setNat(NatType.Hard)
+    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.flags === 1, 5_000, 'the new records')
+    await a.connectPeer(b.nodeId)
+    assert.equal(linkOf(a, b.nodeId)?.link, 'relayed')
+    // b is now reachable directly (as a peer is once it listens again): a dials it, no punch needed.
+    b.self.setNat(NatType.Open)
+    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Open, 5_000, "b's new record at a")
+    await until(() => linkOf(a, b.nodeId)?.link === 'direct', 10_000, 'the session to become direct')
+  })
+
   it('the connector falls back to a relay when no direct path or punch works, and says why when nothing does', async (t) => {
     const [a, r, b] = await trio(t)
     // b says it is behind a hard NAT, and so is a: no direct dial, no punch; r relays (a bootstrap-like peer with the relay flag).
