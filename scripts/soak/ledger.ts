@@ -30,8 +30,10 @@ export interface LedgerOptions {
   settleMs: number
   /** A send with no answer by then is unresolved (ms after sending). */
   directDeadlineMs: number
-  /** A broadcast is judged this long after it was sent (ms). */
+  /** A broadcast is judged this long after its origin said it sent it (ms). */
   broadcastSettleMs: number
+  /** A broadcast whose origin never answered is judged this long after it was asked (ms). */
+  broadcastDeadlineMs: number
 }
 
 export type ProblemKind =
@@ -102,7 +104,13 @@ interface DirectRecord {
 interface BroadcastRecord {
   id: string
   origin: number
+  /**
+   * When the origin was asked, then when it answered that it had sent: a
+   * node runs its commands in turn, so a broadcast asked of a node whose
+   * `send` waits for an acknowledgement goes out only after it.
+   */
   sentAt: number
+  answered: boolean
   sentTo: number | null
   receipts: Map<string, { count: number; firstAt: number }>
 }
@@ -137,7 +145,7 @@ export class Ledger {
   nextDue(): number | null {
     let due = Infinity
     for (const r of this.#direct.values()) due = Math.min(due, r.resolvedAt !== null ? r.resolvedAt + this.#options.settleMs : r.sentAt + this.#options.directDeadlineMs)
-    for (const r of this.#broadcasts.values()) due = Math.min(due, r.sentAt + this.#options.broadcastSettleMs)
+    for (const r of this.#broadcasts.values()) due = Math.min(due, this.#broadcastDue(r))
     return due === Infinity ? null : due
   }
 
@@ -179,13 +187,20 @@ export class Ledger {
 
   sendBroadcast(id: string, origin: number, at: number): void {
     this.broadcast.sent++
-    this.#broadcasts.set(id, { id, origin, sentAt: at, sentTo: null, receipts: new Map() })
+    this.#broadcasts.set(id, { id, origin, sentAt: at, answered: false, sentTo: null, receipts: new Map() })
   }
 
-  /** The origin's answer: how many peers it sent to. */
-  broadcastSent(id: string, sentTo: number): void {
+  /** The origin's answer at `at`: how many peers it sent to. */
+  broadcastSent(id: string, sentTo: number, at: number): void {
     const record = this.#broadcasts.get(id)
-    if (record) record.sentTo = sentTo
+    if (!record) return
+    record.sentTo = sentTo
+    record.sentAt = at
+    record.answered = true
+  }
+
+  #broadcastDue(record: BroadcastRecord): number {
+    return record.sentAt + (record.answered ? this.#options.broadcastSettleMs : this.#options.broadcastDeadlineMs)
   }
 
   receivedBroadcast(id: string, at: number, receiver: { node: number; key: string }, from: number): void {
@@ -217,10 +232,10 @@ export class Ledger {
       this.#judgeDirect(record, now, world)
     }
     for (const record of this.#broadcasts.values()) {
-      if (!final && now < record.sentAt + this.#options.broadcastSettleMs) continue
+      if (!final && now < this.#broadcastDue(record)) continue
       this.#broadcasts.delete(record.id)
       this.#judged.add(record.id)
-      this.#judgeBroadcast(record, Math.min(now, record.sentAt + this.#options.broadcastSettleMs), world)
+      this.#judgeBroadcast(record, Math.min(now, this.#broadcastDue(record)), world)
     }
   }
 

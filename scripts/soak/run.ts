@@ -119,9 +119,11 @@ export class Soak {
   readonly #random: () => number
   readonly #t0 = performance.now()
   readonly #timeline = new Timeline({ graceMs: CHURN_GRACE_MS })
-  readonly #ledger = new Ledger({ settleMs: 3_000, directDeadlineMs: DELIVERY_TIMEOUT_MS * 3, broadcastSettleMs: 5_000 })
+  readonly #ledger = new Ledger({ settleMs: 3_000, directDeadlineMs: DELIVERY_TIMEOUT_MS * 3, broadcastSettleMs: 5_000, broadcastDeadlineMs: DELIVERY_TIMEOUT_MS * 3 + 5_000 })
   readonly #nodes: SoakNode[] = []
   readonly #byId = new Map<string, number>()
+  /** The relay each relayed session came up through, by "observer/peer". */
+  readonly #relayOf = new Map<string, number>()
   readonly #rows: ResourceRow[] = []
   readonly #churnEvents: ChurnEvent[] = []
   readonly #crashes: string[] = []
@@ -251,6 +253,9 @@ export class Soak {
       case 'peer:up': {
         const peer = this.#peerIndex(line)
         node.peers.add(peer)
+        const via = (line.peer as { via?: string | null } | undefined)?.via
+        if (via) this.#relayOf.set(`${node.index}/${peer}`, this.#byId.get(via) ?? -1)
+        else this.#relayOf.delete(`${node.index}/${peer}`)
         this.#timeline.peerUp(node.index, peer, t)
         break
       }
@@ -259,7 +264,9 @@ export class Soak {
         node.peers.delete(peer)
         const reason = String(line.reason)
         this.#noticed(node.index, peer, t, reason)
-        const falseDown = this.#timeline.peerDown(node.index, peer, t, reason, String(line.message ?? ''))
+        const relay = this.#relayOf.get(`${node.index}/${peer}`) ?? null
+        this.#relayOf.delete(`${node.index}/${peer}`)
+        const falseDown = this.#timeline.peerDown(node.index, peer, t, reason, String(line.message ?? ''), relay !== null && relay >= 0 ? relay : null)
         if (falseDown) this.#progress(`FALSE DOWN at ${(t / 1000).toFixed(1)} s: node ${node.index} declared node ${peer} down (${reason}: ${String(line.message ?? '')})`)
         break
       }
@@ -376,8 +383,8 @@ export class Soak {
     const rss = [...latest.values()].map((r) => r.rssMiB)
     const left = Math.max(0, Math.round((end - this.#now()) / 1000))
     return (
-      `${Math.round(this.#now() / 1000)} s (${left} s left): direct ${d.sent} sent, ${d.lost} lost, ${d.failed} failed; ` +
-      `broadcasts ${b.sent}, ${b.missed} missed; false downs ${this.#timeline.falseDowns.length}; ` +
+      `${Math.round(this.#now() / 1000)} s (${left} s left): direct ${d.sent} sent, ${d.lost} lost, ${d.failed} failed (${d.failedHard} with nothing churned); ` +
+      `broadcasts ${b.sent}, ${b.missed} missed, ${this.#ledger.lateReceipts} late receipts; false downs ${this.#timeline.falseDowns.length}; ` +
       `churned ${this.#churnEvents.length}; RSS ${rss.length ? `${Math.min(...rss).toFixed(0)}-${Math.max(...rss).toFixed(0)} MiB` : '-'}`
     )
   }
@@ -408,9 +415,9 @@ export class Soak {
     const sent = origin.proc.command(`broadcast soak b ${id}`, DELIVERY_TIMEOUT_MS * 3)
     this.#track(sent)
     sent
-      .then((result) => this.#ledger.broadcastSent(id, Number(result.sentTo)))
+      .then((result) => this.#ledger.broadcastSent(id, Number(result.sentTo), this.#now()))
       .catch((err: Error) => {
-        this.#ledger.broadcastSent(id, 0)
+        this.#ledger.broadcastSent(id, 0, this.#now())
         if (err instanceof CommandError) this.#errors.push(`broadcast ${id} refused by node ${origin.index}: ${err.message}`)
       })
   }

@@ -121,8 +121,14 @@ export class Timeline {
     if (down && down.backAfterMs === null) down.backAfterMs = at - down.at
   }
 
-  /** Records a peer:down seen at `observer`; returns it if it was a false one. */
-  peerDown(observer: number, peer: number, at: number, reason: string, message = ''): FalseDown | null {
+  /**
+   * Records a peer:down seen at `observer`; returns it if it was a false one.
+   * `relay` is the node the session ran through when it came up relayed: a
+   * session through a relay that is being churned ends with it, as it must.
+   * (A relayed session that became direct since is still counted as relayed
+   * here: the CLI prints no line when a session changes path.)
+   */
+  peerDown(observer: number, peer: number, at: number, reason: string, message = '', relay: number | null = null): FalseDown | null {
     const inc = this.#live(observer)
     if (!inc) return null
     if (inc.peers.delete(peer) && inc.peers.size === 0 && inc.connectedSince !== null) {
@@ -136,6 +142,11 @@ export class Timeline {
     if (peer < 0) return null
     if (this.inChurn(peer, at)) {
       this.expectedDowns.set(reason, (this.expectedDowns.get(reason) ?? 0) + 1)
+      return null
+    }
+    if (relay !== null && this.inChurn(relay, at)) {
+      const key = `${reason} (its relay churned)`
+      this.expectedDowns.set(key, (this.expectedDowns.get(key) ?? 0) + 1)
       return null
     }
     const previous = this.#incarnations.get(observer)?.at(-2)

@@ -130,7 +130,7 @@ function world(n: number): Timeline {
   return timeline
 }
 
-const OPTIONS = { settleMs: 3_000, directDeadlineMs: 30_000, broadcastSettleMs: 5_000 }
+const OPTIONS = { settleMs: 3_000, directDeadlineMs: 30_000, broadcastSettleMs: 5_000, broadcastDeadlineMs: 35_000 }
 
 describe('message ledger', () => {
   it('counts a clean exchange as clean', () => {
@@ -140,7 +140,7 @@ describe('message ledger', () => {
     ledger.receivedDirect('d1', 1_002, { node: 1, key: '1.0' }, 0)
     ledger.acknowledged('d1', 1_003, 3)
     ledger.sendBroadcast('b1', 2, 1_100)
-    ledger.broadcastSent('b1', 2)
+    ledger.broadcastSent('b1', 2, 1_100)
     ledger.receivedBroadcast('b1', 1_105, { node: 0, key: '0.0' }, 2)
     ledger.receivedBroadcast('b1', 1_106, { node: 1, key: '1.0' }, 2)
     ledger.judge(10_000, w)
@@ -203,7 +203,7 @@ describe('message ledger', () => {
     const w = world(4)
     const ledger = new Ledger(OPTIONS)
     ledger.sendBroadcast('b1', 0, 1_000)
-    ledger.broadcastSent('b1', 3)
+    ledger.broadcastSent('b1', 3, 1_000)
     ledger.receivedBroadcast('b1', 1_010, { node: 1, key: '1.0' }, 0)
     ledger.receivedBroadcast('b1', 1_011, { node: 1, key: '1.0' }, 0)
     ledger.receivedBroadcast('b1', 1_012, { node: 2, key: '2.0' }, 0)
@@ -225,7 +225,7 @@ describe('message ledger', () => {
     w.peerDown(2, 3, 3_500, 'OVL_HEARTBEAT_TIMEOUT')
     const ledger = new Ledger(OPTIONS)
     ledger.sendBroadcast('b1', 0, 1_000)
-    ledger.broadcastSent('b1', 2)
+    ledger.broadcastSent('b1', 2, 1_000)
     w.peerUp(3, 0, 1_200)
     ledger.receivedBroadcast('b1', 1_010, { node: 1, key: '1.0' }, 0)
     ledger.receivedBroadcast('b1', 1_010, { node: 2, key: '2.0' }, 0)
@@ -234,11 +234,37 @@ describe('message ledger', () => {
     assert.equal(ledger.broadcast.missed, 0)
   })
 
+  it('judges a broadcast from when its origin sent it, not from when it was asked (a node runs its commands in turn)', () => {
+    const w = world(3)
+    const ledger = new Ledger(OPTIONS)
+    ledger.sendBroadcast('b1', 0, 1_000) // asked while node 0's `send` waits 10 s for an acknowledgement
+    ledger.judge(7_000, w)
+    assert.equal(ledger.pending, 1, 'not judged before the origin answered')
+    ledger.broadcastSent('b1', 2, 11_000)
+    ledger.receivedBroadcast('b1', 11_004, { node: 1, key: '1.0' }, 0)
+    ledger.receivedBroadcast('b1', 11_006, { node: 2, key: '2.0' }, 0)
+    ledger.judge(15_000, w)
+    assert.equal(ledger.pending, 1, 'the 5 s settle time starts at the answer')
+    ledger.judge(16_000, w)
+    assert.equal(ledger.broadcast.missed, 0)
+    assert.deepEqual(ledger.propagationMs, [6])
+  })
+
+  it('judges a broadcast whose origin never answered at the deadline', () => {
+    const w = world(2)
+    const ledger = new Ledger(OPTIONS)
+    ledger.sendBroadcast('b1', 0, 1_000)
+    assert.equal(ledger.nextDue(), 36_000)
+    ledger.judge(36_000, w)
+    assert.equal(ledger.pending, 0)
+    assert.equal(ledger.broadcast.missed, 1)
+  })
+
   it('calls a message printed after it was judged late (it counted as missed or lost)', () => {
     const w = world(2)
     const ledger = new Ledger(OPTIONS)
     ledger.sendBroadcast('b1', 0, 1_000)
-    ledger.broadcastSent('b1', 1)
+    ledger.broadcastSent('b1', 1, 1_000)
     ledger.judge(7_000, w)
     ledger.receivedBroadcast('b1', 8_000, { node: 1, key: '1.0' }, 0)
     assert.equal(ledger.broadcast.missed, 1)
@@ -247,6 +273,15 @@ describe('message ledger', () => {
 })
 
 describe('false downs', () => {
+  it('a relayed session that ends with its churned relay is expected, not false', () => {
+    const w = world(4)
+    w.stopping(3, 6_000, 'kill')
+    w.exited(3, 6_010, null, 'SIGKILL')
+    assert.equal(w.peerDown(0, 1, 9_000, 'OVL_HEARTBEAT_TIMEOUT', '', 3), null, 'its relay, node 3, was being churned')
+    assert.equal(w.expectedDowns.get('OVL_HEARTBEAT_TIMEOUT (its relay churned)'), 1)
+    assert.ok(w.peerDown(0, 2, 9_000, 'OVL_HEARTBEAT_TIMEOUT', '', 1), 'a relay that was left alone excuses nothing')
+  })
+
   it('a peer:down of a live, unchurned peer is false; of a churned one, expected', () => {
     const w = world(3)
     assert.ok(w.peerDown(0, 1, 5_000, 'OVL_HEARTBEAT_TIMEOUT'), 'node 1 was alive and left alone')
