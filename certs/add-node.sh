@@ -11,6 +11,9 @@
 # its machine, create the identity there (overlay identity create prints the
 # node id) and issue with the public id only:
 #   overlay cert issue --ca CA_DIR --node-id ID --name NODE_NAME --out DIR
+#
+# Environment: NODE_DAYS (certificate lifetime, default 365), FORCE=1 (issue a
+# new certificate over an existing one; the identity is kept).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 overlay=(node "$here/../bin/overlay.js")
@@ -19,11 +22,16 @@ ca_dir="${2:-$here/network}"
 out_dir="${3:-$here/nodes/$name}"
 
 if [ ! -f "$ca_dir/ca.key" ]; then
-  echo "no CA in $ca_dir: run certs/create-network.sh first" >&2
+  echo "no CA key in $ca_dir ($ca_dir/ca.key): run certs/create-network.sh first, or run this where the CA key is" >&2
+  exit 2
+fi
+if [ -f "$out_dir/node.crt" ] && [ -z "${FORCE:-}" ]; then
+  echo "$out_dir/node.crt exists: run again with FORCE=1 to issue a new certificate (the identity is kept)" >&2
   exit 2
 fi
 mkdir -p "$out_dir"
 chmod 700 "$out_dir"
+out_dir="$(cd "$out_dir" && pwd)" # the config below names absolute paths: config paths resolve from the config file's directory
 if [ ! -f "$out_dir/identity.key" ]; then
   "${overlay[@]}" identity create --out "$out_dir/identity.key"
 fi

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   OVL_CONFIG_INVALID: 'A config file or command-line flag has a value of the wrong kind, or an unknown key.',
   OVL_CONFIG_UNREADABLE: 'A config file could not be read or is not valid YAML.',
   OVL_FILE_EXISTS: 'A command refused to overwrite an existing file (pass --force to replace it).',
+  OVL_FILE_UNWRITABLE: 'A file or directory could not be created or written (permissions, a directory in the way, a full disk); the message names it and the reason.',
   OVL_IDENTITY_INVALID: 'An identity file is unreadable, not an Ed25519 private key, or group/world readable.',
   OVL_CA_INVALID: 'A CA directory lacks ca.crt or ca.key, or they do not belong together.',
   OVL_CERT_INVALID: 'A certificate or TLS key file is unreadable or malformed.',

@@ -2,9 +2,11 @@
  * From a validated config to a node: the identity (created on first start),
  * the TLS credentials (the configured files, or the development CA), the logger.
  */
+import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import { parseHostPort, type NodeConfig } from '../config/load.js'
-import { CredentialError } from '../errors.js'
+import { ConfigError, CredentialError, isOverlayError } from '../errors.js'
 import { Identity } from '../identity/identity.js'
 import type { Logger } from '../log/logger.js'
 import { OverlayNode } from '../node/node.js'
@@ -20,13 +22,23 @@ export interface PreparedNode {
 }
 
 export async function prepareNode(config: NodeConfig, logger: Logger): Promise<PreparedNode> {
-  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 })
-  const createdIdentity = !(await exists(config.identity))
+  try {
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  } catch (cause) {
+    throw new ConfigError('OVL_FILE_UNWRITABLE', `dataDir ${config.dataDir}: cannot create it (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause })
+  }
+  // A new identity only for a node on the development CA: with tls: set, the
+  // certificate names an identity that exists already, and a new one (a typo
+  // in the path) could never match it.
+  const createdIdentity = !config.tls && !(await exists(config.identity))
   let identity: Identity
   if (createdIdentity) {
     identity = Identity.generate()
     await identity.save(config.identity)
   } else {
+    if (!(await exists(config.identity))) {
+      throw new CredentialError('OVL_IDENTITY_INVALID', `identity ${config.identity}: no such file (with tls: set, the identity the certificate names is read, never created)`)
+    }
     identity = await Identity.load(config.identity)
   }
 
@@ -34,13 +46,28 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
   let devCa: string | null = null
   if (config.tls) {
     credentials = await readCredentials(config.tls)
+    checkOwnCertificate(credentials, config.tls, logger)
   } else {
     const dev = await ensureDevCredentials({ caDir: config.devCaDir, certDir: config.dataDir, identity, name: config.name })
     credentials = await readCredentials({ ca: dev.caFile, cert: dev.certFile, key: dev.keyFile })
     devCa = config.devCaDir
   }
 
-  const node = new OverlayNode({
+  let node: OverlayNode
+  try {
+    node = newNode(config, identity, credentials, logger)
+  } catch (err) {
+    if (isOverlayError(err) && err.code === 'OVL_CERT_IDENTITY_MISMATCH') {
+      const certFile = config.tls?.cert ?? path.join(config.dataDir, 'node.crt')
+      throw new CredentialError('OVL_CERT_IDENTITY_MISMATCH', `${certFile} and the identity ${config.identity} are not the same node: ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+  return { node, devCa, createdIdentity }
+}
+
+function newNode(config: NodeConfig, identity: Identity, credentials: TlsCredentials, logger: Logger): OverlayNode {
+  return new OverlayNode({
     identity,
     credentials,
     host: config.listen.host,
@@ -57,7 +84,6 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
     revoked: config.revoked,
     logger,
   })
-  return { node, devCa, createdIdentity }
 }
 
 async function readCredentials(files: { ca: string; cert: string; key: string }): Promise<TlsCredentials> {
@@ -74,4 +100,33 @@ async function readCredentials(files: { ca: string; cert: string; key: string })
   }
   const [ca, cert, key] = await Promise.all([read(files.ca, 'CA certificate'), read(files.cert, 'node certificate'), read(files.key, 'TLS key')])
   return { ca, cert, key }
+}
+
+/** Expiry warned of this long ahead. */
+const EXPIRY_WARNING_MS = 30 * 24 * 60 * 60 * 1000
+
+/**
+ * The node's own certificate, as every peer will judge it: issued by the
+ * network CA in tls.ca and valid now. Found at start, with the file named,
+ * rather than as every peer's refusal after the node is up.
+ */
+function checkOwnCertificate(credentials: TlsCredentials, files: { ca: string; cert: string }, logger: Logger, now = Date.now()): void {
+  let cert: crypto.X509Certificate
+  let ca: crypto.X509Certificate
+  try {
+    cert = new crypto.X509Certificate(credentials.cert)
+    ca = new crypto.X509Certificate(credentials.ca)
+  } catch (cause) {
+    throw new CredentialError('OVL_CERT_INVALID', `${files.cert} or ${files.ca}: not a PEM certificate (${(cause as Error).message})`, { cause })
+  }
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+    throw new CredentialError('OVL_CERT_UNTRUSTED', `${files.cert} is not issued by the CA in ${files.ca} (tls.ca): every peer would refuse it`)
+  }
+  const validFrom = Date.parse(cert.validFrom)
+  const validTo = Date.parse(cert.validTo)
+  if (now < validFrom) throw new CredentialError('OVL_CERT_NOT_YET_VALID', `${files.cert} is not valid before ${cert.validFrom} (check this machine's clock)`)
+  if (now > validTo) throw new CredentialError('OVL_CERT_EXPIRED', `${files.cert} expired ${cert.validTo}: issue a new one (overlay cert issue, or certs/add-node.sh)`)
+  if (validTo - now < EXPIRY_WARNING_MS) {
+    logger.warn({ cert: files.cert, validTo: cert.validTo }, `the node certificate expires in ${Math.ceil((validTo - now) / 86_400_000)} days: issue a new one before then`)
+  }
 }

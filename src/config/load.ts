@@ -91,7 +91,7 @@ export function parseHostPort(text: string): { host: string; port: number } {
 function formatIssues(issues: z.core.$ZodIssue[], raw: Record<string, unknown>, file: string | null, sources: Map<string, string>): string {
   const lines = issues.map((issue) => {
     const key = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('')
-    const source = sources.get(issue.path.join('.')) ?? file ?? 'defaults'
+    const source = sourceOf(issue.path, sources) ?? file ?? 'defaults'
     if (issue.code === 'unrecognized_keys') {
       const where = key === '' ? '' : `${key}.`
       return `${source}: unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')}: expected one of ${knownKeys(issue.path).join(', ')}`
@@ -101,6 +101,15 @@ function formatIssues(issues: z.core.$ZodIssue[], raw: Record<string, unknown>, 
     return `${source}: key "${key}" = ${shown}: ${issue.message}`
   })
   return lines.length === 1 ? (lines[0] as string) : `invalid configuration:\n  ${lines.join('\n  ')}`
+}
+
+/** Where the value at `path` came from: the flag that set it or a key above it (--bootstrap sets the whole list). */
+function sourceOf(path: PropertyKey[], sources: Map<string, string>): string | undefined {
+  for (let n = path.length; n > 0; n--) {
+    const source = sources.get(path.slice(0, n).join('.'))
+    if (source !== undefined) return source
+  }
+  return undefined
 }
 
 function knownKeys(path: PropertyKey[]): string[] {

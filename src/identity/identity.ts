@@ -59,7 +59,7 @@ export class Identity {
     try {
       stat = await fs.stat(file)
     } catch (cause) {
-      throw new CredentialError('OVL_IDENTITY_INVALID', `${file}: cannot read identity file`, { cause })
+      throw new CredentialError('OVL_IDENTITY_INVALID', `${file}: cannot read identity file (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause })
     }
     if ((stat.mode & 0o077) !== 0) {
       throw new CredentialError(
@@ -67,7 +67,13 @@ export class Identity {
         `${file}: identity file is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 ${file}`,
       )
     }
-    return Identity.fromPem(await fs.readFile(file, 'utf8'), file)
+    let pem: string
+    try {
+      pem = await fs.readFile(file, 'utf8')
+    } catch (cause) {
+      throw new CredentialError('OVL_IDENTITY_INVALID', `${file}: cannot read identity file (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause })
+    }
+    return Identity.fromPem(pem, file)
   }
 
   /** Writes the identity as PKCS#8 PEM with mode 0600. Refuses to overwrite unless `force`. */

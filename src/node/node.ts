@@ -13,7 +13,7 @@ import type { UdxAddress } from 'udx-native'
 import { DUPLICATE_DRAIN_MS, PEER_BUCKETS_MAX } from '../constants.js'
 import { PeerStore, type PeerEntry } from '../discovery/peer-store.js'
 import { localCandidates, SelfRecord } from '../discovery/self-record.js'
-import { abortError, ClosedError, OverlayError } from '../errors.js'
+import { abortError, ClosedError, CredentialError, OverlayError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import type { NodeId } from '../identity/node-id.js'
 import { silentLogger, type Logger } from '../log/logger.js'
@@ -145,7 +145,7 @@ export class OverlayNode extends EventEmitter<OverlayNodeEvents> {
     this.log = (init.logger ?? silentLogger).child({ node: init.identity.nodeId.slice(0, 10) })
     this.#tls = new TlsConfig(init.credentials)
     if (this.#tls.ownNodeId !== init.identity.nodeId) {
-      throw new OverlayError('OVL_CERT_IDENTITY_MISMATCH', `the certificate names node ${this.#tls.ownNodeId}, but the identity is ${init.identity.nodeId}`)
+      throw new CredentialError('OVL_CERT_IDENTITY_MISMATCH', `the certificate names node ${this.#tls.ownNodeId}, but the identity is ${init.identity.nodeId}`)
     }
     this.revocation = new RevocationList(init.revoked ?? [])
     this.revocation.on('change', () => this.#dropRevoked())

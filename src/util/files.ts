@@ -17,33 +17,54 @@ export async function writePublicFile(file: string, contents: string, options: {
 }
 
 async function writeFileAtomic(file: string, contents: string, mode: number, options: { force?: boolean }): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true })
+  await fsStep(file, 'create the directory of', () => fs.mkdir(path.dirname(file), { recursive: true }))
   if (!options.force && (await exists(file))) {
     throw new CredentialError('OVL_FILE_EXISTS', `${file} already exists; refusing to overwrite it (use --force)`)
   }
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`
-  const handle = await fs.open(temp, 'wx', mode)
+  const handle = await fsStep(file, 'write', () => fs.open(temp, 'wx', mode))
+  // The temporary file holds the secret too: it goes whatever happens, unless it became `file`.
+  let placed = false
   try {
-    await handle.writeFile(contents)
-    await handle.chmod(mode) // the umask may have narrowed or the file may exist with other bits
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  if (options.force) {
-    await fs.rename(temp, file)
-  } else {
-    // link() fails if the target appeared meanwhile: no silent overwrite under a race.
     try {
-      await fs.link(temp, file)
-    } catch (cause) {
-      await fs.rm(temp, { force: true })
-      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new CredentialError('OVL_FILE_EXISTS', `${file} already exists; refusing to overwrite it (use --force)`)
-      }
-      throw cause
+      await handle.writeFile(contents)
+      await handle.chmod(mode) // the umask may have narrowed or the file may exist with other bits
+      await handle.sync()
+    } finally {
+      await handle.close()
     }
-    await fs.rm(temp, { force: true })
+    if (options.force) {
+      await fsStep(file, 'replace', () => fs.rename(temp, file))
+      placed = true
+    } else {
+      // link() fails if the target appeared meanwhile: no silent overwrite under a race.
+      try {
+        await fs.link(temp, file)
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new CredentialError('OVL_FILE_EXISTS', `${file} already exists; refusing to overwrite it (use --force)`)
+        }
+        throw fileError(file, 'write', cause)
+      }
+    }
+  } catch (err) {
+    throw err instanceof CredentialError ? err : fileError(file, 'write', err)
+  } finally {
+    if (!placed) await fs.rm(temp, { force: true })
+  }
+}
+
+/** A system error on an operator's file as a typed error that names the file and the reason (EACCES, EISDIR, ENOSPC...). */
+function fileError(file: string, doing: string, cause: unknown): CredentialError {
+  const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message
+  return new CredentialError('OVL_FILE_UNWRITABLE', `${file}: cannot ${doing} it (${reason})`, { cause })
+}
+
+async function fsStep<T>(file: string, doing: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (cause) {
+    throw fileError(file, doing, cause)
   }
 }
 

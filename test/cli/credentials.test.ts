@@ -26,6 +26,17 @@ describe('overlay identity / ca / cert', () => {
     assert.match(again.stderr, /OVL_FILE_EXISTS/)
   })
 
+  it('names a file it cannot write, with the reason, and leaves no copy of the secret behind', async () => {
+    const dir = await tempDir()
+    const target = path.join(dir, 'keys') // a directory in the way
+    await fs.mkdir(target)
+    const result = await runCli(['identity', 'create', '--out', target, '--force'])
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /OVL_FILE_UNWRITABLE/)
+    assert.ok(result.stderr.includes(target), result.stderr)
+    assert.deepEqual(await fs.readdir(dir), ['keys'], 'no temporary file holding the key')
+  })
+
   it('creates a CA, refuses to overwrite it, issues and inspects a node certificate', async () => {
     const dir = await tempDir()
     const caDir = path.join(dir, 'ca')
@@ -78,11 +89,11 @@ describe('overlay identity / ca / cert', () => {
 
   it('certs/ scripts set up a network and add a node', async () => {
     const dir = await tempDir()
-    const run = (cmd: string, args: string[]): Promise<{ code: number | null; out: string }> =>
+    const run = (cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> =>
       import('node:child_process').then(
         ({ spawn }) =>
           new Promise((resolve) => {
-            const child = spawn(cmd, args, { cwd: REPO_ROOT })
+            const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } })
             let out = ''
             child.stdout.on('data', (d: Buffer) => (out += d.toString()))
             child.stderr.on('data', (d: Buffer) => (out += d.toString()))
@@ -99,5 +110,19 @@ describe('overlay identity / ca / cert', () => {
     const cert = new crypto.X509Certificate(await fs.readFile(path.join(dir, 'beta', 'node.crt')))
     assert.equal(cert.subject, 'CN=beta')
     assert.ok(cert.verify(new crypto.X509Certificate(await fs.readFile(path.join(dir, 'ca', 'ca.crt'))).publicKey))
+
+    // Run twice: it says how to issue again, and FORCE=1 does, keeping the identity.
+    const identity = await fs.readFile(path.join(dir, 'beta', 'identity.key'))
+    const again = await run('bash', ['certs/add-node.sh', 'beta', path.join(dir, 'ca'), path.join(dir, 'beta')])
+    assert.equal(again.code, 2, again.out)
+    assert.match(again.out, /FORCE=1/)
+    const forced = await run('bash', ['certs/add-node.sh', 'beta', path.join(dir, 'ca'), path.join(dir, 'beta')], { FORCE: '1' })
+    assert.equal(forced.code, 0, forced.out)
+    assert.deepEqual(await fs.readFile(path.join(dir, 'beta', 'identity.key')), identity)
+
+    // A relative OUT_DIR: the config it prints names absolute paths (config paths resolve from the config's directory).
+    const relative = await run('bash', ['certs/add-node.sh', 'gamma', path.join(dir, 'ca'), path.relative(REPO_ROOT, path.join(dir, 'gamma'))])
+    assert.equal(relative.code, 0, relative.out)
+    assert.ok(relative.out.includes(`identity: ${path.join(dir, 'gamma', 'identity.key')}`), relative.out)
   })
 })

@@ -63,6 +63,10 @@ describe('config', () => {
     assert.equal(config.name, 'alpha')
     const err = await configError(file, [{ key: 'listen.port', value: 70000, flag: '--port' }])
     assert.match(err.message, /^command line --port: key "listen.port" = 70000/)
+    // A flag that sets a whole list is named for a bad entry in it, not the file.
+    const listed = await writeConfig('bootstrap: ["127.0.0.1:9000"]\n')
+    const bad = await configError(listed, [{ key: 'bootstrap', value: ['10.0.0.1'], flag: '--bootstrap' }])
+    assert.match(bad.message, /^command line --bootstrap: key "bootstrap\[0\]" = "10.0.0.1"/)
   })
 
   it('resolves relative paths against the file, flag paths against the working directory', async () => {
