@@ -26,6 +26,13 @@ describe('overlay identity / ca / cert', () => {
     assert.match(again.stderr, /OVL_FILE_EXISTS/)
   })
 
+  it('with --json, a usage error is a JSON error line too', async () => {
+    const result = await runCli(['ca', 'create', '--json'])
+    assert.equal(result.code, 2)
+    assert.deepEqual(JSON.parse(result.stdout), { type: 'error', code: 'OVL_USAGE', message: "required option '--out <dir>' not specified" })
+    assert.equal(result.stderr, '')
+  })
+
   it('names a file it cannot write, with the reason, and leaves no copy of the secret behind', async () => {
     const dir = await tempDir()
     const target = path.join(dir, 'keys') // a directory in the way

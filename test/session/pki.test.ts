@@ -257,3 +257,28 @@ describe('PKI', () => {
     })
   })
 })
+
+describe('what the CA tooling says when something is missing or mixed up', () => {
+  it('a CA directory without its key names the key file and does not suggest creating a CA over it', async () => {
+    const dir = path.join(await tempDir(), 'ca')
+    await createCa(dir, { name: 'Keyless' })
+    await fs.rm(path.join(dir, CA_KEY_FILE))
+    await assert.rejects(loadCa(dir), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'OVL_CA_INVALID')
+      assert.ok(err.message.startsWith(`${path.join(dir, CA_KEY_FILE)}: not found`), err.message)
+      assert.doesNotMatch(err.message, /ca create/)
+      return true
+    })
+    await assert.rejects(loadCa(path.join(dir, 'nothing')), { code: 'OVL_CA_INVALID', message: /no CA here \(create one with: overlay ca create/ })
+  })
+
+  it('inspect tells a certificate of another CA with the same name apart from a wrong issuer', async () => {
+    const root = await tempDir()
+    const first = await createCa(path.join(root, 'first'), { name: 'Same Name' })
+    await createCa(path.join(root, 'second'), { name: 'Same Name' })
+    const identity = Identity.generate()
+    await writeNodeCertificate(path.join(root, 'node'), issueNodeCertificate({ ca: first, nodeId: identity.nodeId, name: 'n' }), first)
+    const report = await inspectCertificate(path.join(root, 'node', NODE_CERT_FILE), { ca: path.join(root, 'second') })
+    assert.deepEqual(report.verification, { ca: path.join(root, 'second', CA_CERT_FILE), verified: false, reason: 'issued by another CA of the same name (its key identifiers differ)' })
+  })
+})

@@ -70,7 +70,13 @@ export async function loadCa(dir: string): Promise<NetworkCa> {
   try {
     ;[certPem, keyPem] = await Promise.all([fs.readFile(certFile, 'utf8'), fs.readFile(keyFile, 'utf8')])
   } catch (cause) {
-    throw new CredentialError('OVL_CA_INVALID', `${dir}: needs ${CA_CERT_FILE} and ${CA_KEY_FILE} (create one with: overlay ca create --out ${dir})`, { cause })
+    const missing = (cause as NodeJS.ErrnoException).path ?? ''
+    const [hasCert, hasKey] = await Promise.all([exists(certFile), exists(keyFile)])
+    if (hasCert && !hasKey) {
+      throw new CredentialError('OVL_CA_INVALID', `${keyFile}: not found; certificates are issued where the CA key is kept (${dir} holds only ${CA_CERT_FILE})`, { cause })
+    }
+    if (!hasCert && !hasKey) throw new CredentialError('OVL_CA_INVALID', `${dir}: no CA here (create one with: overlay ca create --out ${dir})`, { cause })
+    throw new CredentialError('OVL_CA_INVALID', `${missing || dir}: cannot read it (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause })
   }
   let cert: forge.pki.Certificate
   let keys: forge.pki.rsa.KeyPair

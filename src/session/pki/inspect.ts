@@ -66,7 +66,10 @@ export async function inspectCertificate(file: string, options: { ca?: string; n
     const caCert = await readCertificate(caFile)
     let reason: string | undefined
     if (!caCert.ca) reason = `${caFile} is not a CA certificate`
-    else if (!cert.checkIssued(caCert)) reason = 'issuer does not match the CA subject'
+    else if (!cert.checkIssued(caCert)) {
+      // OpenSSL also matches the authority key identifier: two CAs of the same name differ there.
+      reason = cert.issuer === caCert.subject ? 'issued by another CA of the same name (its key identifiers differ)' : 'issuer does not match the CA subject'
+    }
     else if (!cert.verify(caCert.publicKey)) reason = 'signature does not verify with the CA key'
     else if (report.validity !== 'valid') reason = `certificate is ${report.validity}`
     report.verification = reason === undefined ? { ca: caFile, verified: true } : { ca: caFile, verified: false, reason }
