@@ -31,8 +31,10 @@ describe('overlay start with the dashboard', () => {
     const off = await startCliNode(t, dir, 'off', { dashboard: false })
     assert.equal(off.ready.dashboard, null)
     const bad = await runCli(['start', '--json', '--dashboard', 'not-an-address'], { cwd: dir })
-    assert.notEqual(bad.code, 0)
-    assert.match(bad.stderr, /--dashboard expects \[HOST:\]PORT/)
+    assert.equal(bad.code, 2)
+    const error = JSON.parse(bad.stdout) as { type: string; code: string; message: string }
+    assert.equal(error.code, 'OVL_USAGE')
+    assert.match(error.message, /--dashboard expects \[HOST:\]PORT/)
   })
 
   it('prints the URL for people', async (t) => {
