@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { OverlayError } from '../../src/errors.js'
 import { Heartbeat } from '../../src/messaging/heartbeat.js'
-import type { OverlaySession } from '../../src/node/node.js'
+import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
 import { DEFAULT_HEARTBEAT } from '../../src/node/defaults.js'
-import { FAST_HEARTBEAT, MANUAL, startNodes } from '../helpers/network.js'
+import { FAST_HEARTBEAT, MANUAL, startNodes, type NodeOptions } from '../helpers/network.js'
 import { UdpProxy } from '../helpers/udp-proxy.js'
 import { nextEvent, until } from '../helpers/wait.js'
 
@@ -113,13 +113,19 @@ describe('Heartbeat (controlled clock)', () => {
   })
 })
 
+/** a dials b through a UDP proxy (a path that can lose packets, be cut, or rebind); both ends hold the session. */
+async function throughProxy(t: TestContext, options: NodeOptions = MANUAL, proxyOptions: { seed?: number } = {}): Promise<{ a: OverlayNode; b: OverlayNode; proxy: UdpProxy }> {
+  const [a, b] = await startNodes(t, 2, options)
+  if (!a || !b) throw new Error('unreachable')
+  const proxy = await UdpProxy.start(t, b.address, proxyOptions)
+  await a.connect(proxy.address)
+  await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+  return { a, b, proxy }
+}
+
 describe('liveness on real sessions', () => {
   it("follows a peer whose NAT forgot its mapping, once the peer answers at its new address; the session stays up", async (t) => {
-    const [a, b] = await startNodes(t, 2, MANUAL)
-    if (!a || !b) throw new Error('unreachable')
-    const proxy = await UdpProxy.start(t, b.address)
-    await a.connect(proxy.address)
-    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    const { a, b, proxy } = await throughProxy(t)
     await nextEvent(b, 'heartbeat:rtt')
     const addressAtB = (): string | undefined => b.peers().find((p) => p.id === a.nodeId)?.address
     const before = addressAtB()
@@ -138,11 +144,7 @@ describe('liveness on real sessions', () => {
   })
 
   it('notices a peer that goes silent (a cut path) within the timeout, on both ends', async (t) => {
-    const [a, b] = await startNodes(t, 2, MANUAL)
-    if (!a || !b) throw new Error('unreachable')
-    const proxy = await UdpProxy.start(t, b.address)
-    await a.connect(proxy.address)
-    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    const { a, b, proxy } = await throughProxy(t)
     // Let a few heartbeats pass, then cut the cable.
     await nextEvent(a, 'heartbeat:rtt')
     const downA = nextEvent<[OverlaySession, OverlayError | null]>(a, 'session:down')
@@ -160,11 +162,7 @@ describe('liveness on real sessions', () => {
   })
 
   it('declares nobody down under 10 % packet loss each way, with the default heartbeat', async (t) => {
-    const [a, b] = await startNodes(t, 2, { ...MANUAL, heartbeat: DEFAULT_HEARTBEAT })
-    if (!a || !b) throw new Error('unreachable')
-    const proxy = await UdpProxy.start(t, b.address, { seed: 10 })
-    await a.connect(proxy.address)
-    await until(() => b.session(a.nodeId) !== undefined, 5_000, 'the session at b')
+    const { a, b, proxy } = await throughProxy(t, { ...MANUAL, heartbeat: DEFAULT_HEARTBEAT }, { seed: 10 })
     proxy.setLoss(10)
     const downs: string[] = []
     a.on('session:down', (_s, e) => downs.push(`a: ${e?.code}`))

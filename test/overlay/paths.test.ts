@@ -21,6 +21,22 @@ async function trio(t: TestContext, options = MANUAL): Promise<[OverlayNode, Ove
   return [a, r, b]
 }
 
+/**
+ * a and b both say they are behind hard NATs (no direct dial, no punch) and r
+ * relays (a bootstrap-like peer with the relay flag): a's connector opens a
+ * relayed session with b.
+ */
+async function relayedByConnector(t: TestContext): Promise<[OverlayNode, OverlayNode, OverlayNode]> {
+  const [a, r, b] = await trio(t)
+  r.self.setNat(NatType.Open, 1)
+  a.self.setNat(NatType.Hard)
+  b.self.setNat(NatType.Hard)
+  await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.flags === 1, 5_000, 'the new records')
+  await a.connectPeer(b.nodeId)
+  assert.equal(linkOf(a, b.nodeId)?.link, 'relayed')
+  return [a, r, b]
+}
+
 function linkOf(node: OverlayNode, peer: string): { link: string; via: string | null } | undefined {
   const info = node.peers().find((p) => p.id === peer)
   return info && { link: info.link, via: info.via }
@@ -175,13 +191,7 @@ describe('relayed sessions', () => {
   })
 
   it('a relayed session becomes direct within seconds once the peer can be dialed (a peer that was restarting)', async (t) => {
-    const [a, r, b] = await trio(t)
-    r.self.setNat(NatType.Open, 1)
-    a.self.setNat(NatType.Hard)
-    b.self.setNat(NatType.Hard)
-    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.flags === 1, 5_000, 'the new records')
-    await a.connectPeer(b.nodeId)
-    assert.equal(linkOf(a, b.nodeId)?.link, 'relayed')
+    const [a, , b] = await relayedByConnector(t)
     // b is now reachable directly (as a peer is once it listens again): a dials it, no punch needed.
     b.self.setNat(NatType.Open)
     await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Open, 5_000, "b's new record at a")
@@ -189,14 +199,7 @@ describe('relayed sessions', () => {
   })
 
   it('the connector falls back to a relay when no direct path or punch works, and says why when nothing does', async (t) => {
-    const [a, r, b] = await trio(t)
-    // b says it is behind a hard NAT, and so is a: no direct dial, no punch; r relays (a bootstrap-like peer with the relay flag).
-    r.self.setNat(NatType.Open, 1)
-    a.self.setNat(NatType.Hard)
-    b.self.setNat(NatType.Hard)
-    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.flags === 1, 5_000, 'the new records')
-    const session = await a.connectPeer(b.nodeId)
-    assert.equal(linkOf(a, session.peerId)?.link, 'relayed')
+    const [a, r, b] = await relayedByConnector(t)
     await r.stop()
     await until(() => a.session(b.nodeId) === undefined, 10_000, 'the relayed session to end with its relay')
     await assert.rejects(a.connectPeer(b.nodeId), { code: 'OVL_UNREACHABLE', message: /punch: OVL_PUNCH_IMPOSSIBLE.*relay: no relay-capable peer/ })
