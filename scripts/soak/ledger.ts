@@ -104,10 +104,13 @@ interface DirectRecord {
 interface BroadcastRecord {
   id: string
   origin: number
+  /** When the origin was asked: propagation is measured from here (the runner reads the nodes' lines in no set order). */
+  askedAt: number
   /**
    * When the origin was asked, then when it answered that it had sent: a
    * node runs its commands in turn, so a broadcast asked of a node whose
-   * `send` waits for an acknowledgement goes out only after it.
+   * `send` waits for an acknowledgement goes out only after it. Judgement
+   * counts from here.
    */
   sentAt: number
   answered: boolean
@@ -187,7 +190,7 @@ export class Ledger {
 
   sendBroadcast(id: string, origin: number, at: number): void {
     this.broadcast.sent++
-    this.#broadcasts.set(id, { id, origin, sentAt: at, answered: false, sentTo: null, receipts: new Map() })
+    this.#broadcasts.set(id, { id, origin, askedAt: at, sentAt: at, answered: false, sentTo: null, receipts: new Map() })
   }
 
   /** The origin's answer at `at`: how many peers it sent to. */
@@ -307,7 +310,7 @@ export class Ledger {
         continue
       }
       this.broadcast.delivered++
-      last = Math.max(last, seen.firstAt - record.sentAt)
+      last = Math.max(last, seen.firstAt - record.askedAt)
     }
     for (const key of record.receipts.keys()) if (!owed.has(key)) this.broadcast.extra++
     if (missing.length > 0) {

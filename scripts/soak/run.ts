@@ -417,8 +417,10 @@ export class Soak {
     sent
       .then((result) => this.#ledger.broadcastSent(id, Number(result.sentTo), this.#now()))
       .catch((err: Error) => {
+        // Refused: nothing was sent. No answer at all (a timeout, the origin exited): judged at the deadline.
+        if (!(err instanceof CommandError)) return
         this.#ledger.broadcastSent(id, 0, this.#now())
-        if (err instanceof CommandError) this.#errors.push(`broadcast ${id} refused by node ${origin.index}: ${err.message}`)
+        this.#errors.push(`broadcast ${id} refused by node ${origin.index}: ${err.message}`)
       })
   }
 

@@ -54,6 +54,9 @@ interface ChurnWindow {
   how: StopHow | 'crash'
 }
 
+/** A session through a churned relay goes down within this of the churn (the heartbeat timeout, 3 s, and some). */
+const RELAY_DOWN_GRACE_MS = 5_000
+
 export class Timeline {
   readonly graceMs: number
   readonly #incarnations = new Map<number, Incarnation[]>()
@@ -124,9 +127,11 @@ export class Timeline {
   /**
    * Records a peer:down seen at `observer`; returns it if it was a false one.
    * `relay` is the node the session ran through when it came up relayed: a
-   * session through a relay that is being churned ends with it, as it must.
-   * (A relayed session that became direct since is still counted as relayed
-   * here: the CLI prints no line when a session changes path.)
+   * session through a relay that is being churned ends with it, as it must:
+   * at once when the relay exits, within the heartbeat timeout when it is
+   * killed. Only a down that soon after the relay's churn began is excused
+   * (the CLI prints no line when a relayed session becomes direct, so the
+   * session may no longer run through it).
    */
   peerDown(observer: number, peer: number, at: number, reason: string, message = '', relay: number | null = null): FalseDown | null {
     const inc = this.#live(observer)
@@ -144,7 +149,7 @@ export class Timeline {
       this.expectedDowns.set(reason, (this.expectedDowns.get(reason) ?? 0) + 1)
       return null
     }
-    if (relay !== null && this.inChurn(relay, at)) {
+    if (relay !== null && this.churnStartedWithin(relay, at, RELAY_DOWN_GRACE_MS)) {
       const key = `${reason} (its relay churned)`
       this.expectedDowns.set(key, (this.expectedDowns.get(key) ?? 0) + 1)
       return null
@@ -188,6 +193,11 @@ export class Timeline {
     inc.stopHow = 'crash'
     this.#openChurn(node, at, 'crash')
     return true
+  }
+
+  /** Did a churn of `node` begin in the `ms` before `at`? */
+  churnStartedWithin(node: number, at: number, ms: number): boolean {
+    return (this.#windows.get(node) ?? []).some((w) => w.start <= at && at - w.start <= ms)
   }
 
   /** Was `node` being churned (or rejoining) at `at`? */

@@ -275,6 +275,12 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.#init.host.dial([resolved], { timeoutMs: this.#init.dialTimeoutMs })
   }
 
+  /** Whether `peer` answered at a bootstrap address (named or not) when this node dialed it. */
+  isBootstrapPeer(peer: NodeId): boolean {
+    for (const id of this.#bootstrapIds.values()) if (id === peer) return true
+    return false
+  }
+
   #track(key: string, dialing: Promise<OverlaySession>, expected: NodeId | null): void {
     this.#dialing.add(key)
     dialing

@@ -4,6 +4,7 @@ import { ProtocolError } from '../errors.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId } from '../identity/node-id.js'
 import type { MessageCodec } from '../session/session.js'
 import { BinaryReader, BinaryWriter } from '../util/binary.js'
+import { hasControlCharacters } from '../util/printable.js'
 import { AckStatus, assertNever, BroadcastKind, MessageType, RelayOp, RoutedKind, type Message, type RelayMessage } from './messages.js'
 import { parseAddress, readRecord, writeRecord } from './peer-record.js'
 
@@ -105,7 +106,7 @@ function readRelay(r: BinaryReader): RelayMessage {
     case RelayOp.Ready:
       return { type, op, token }
     case RelayOp.Refused:
-      return { type, op, token, reason: r.string('reason') }
+      return { type, op, token, reason: readReason(r) }
     default:
       return assertNever(op)
   }
@@ -157,7 +158,7 @@ export function decodeMessage(type: number, body: Buffer): Message {
       break
     }
     case MessageType.Leave:
-      message = { type: MessageType.Leave, reason: r.string('reason') }
+      message = { type: MessageType.Leave, reason: readReason(r) }
       break
     case MessageType.Broadcast:
       message = {
@@ -200,3 +201,13 @@ export function decodeMessage(type: number, body: Buffer): Message {
 }
 
 export const messageCodec: MessageCodec<Message> = { write: writeMessage, decode: decodeMessage }
+
+/** A reason a peer gives (LEAVE, a relay's REFUSED) is logged and printed: one short line. */
+const MAX_REASON_CHARS = 512
+
+function readReason(r: BinaryReader): string {
+  const reason = r.string('reason')
+  if (reason.length > MAX_REASON_CHARS) throw new ProtocolError('OVL_FRAME_MALFORMED', `a reason of ${reason.length} characters (at most ${MAX_REASON_CHARS})`)
+  if (hasControlCharacters(reason)) throw new ProtocolError('OVL_FRAME_MALFORMED', 'a reason holding control characters')
+  return reason
+}

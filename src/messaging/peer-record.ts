@@ -14,6 +14,7 @@ import { ProtocolError } from '../errors.js'
 import { verifySignature, type Identity } from '../identity/identity.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId, type NodeId } from '../identity/node-id.js'
 import { BinaryReader, BinaryWriter } from '../util/binary.js'
+import { hasControlCharacters } from '../util/printable.js'
 
 const RECORD_LABEL = Buffer.from('p2p-overlay record v1\0')
 export const MAX_RECORD_ADDRESSES = 8
@@ -95,6 +96,8 @@ export function readRecord(r: BinaryReader): PeerRecord {
   const seq = r.u64('record seq')
   const name = r.string('record name')
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) throw new ProtocolError('OVL_FRAME_MALFORMED', `record name must be 1 to ${MAX_NAME_LENGTH} characters`)
+  // A name is shown to operators (console, logs, dashboard): no line breaks, escapes or bidirectional overrides.
+  if (hasControlCharacters(name)) throw new ProtocolError('OVL_FRAME_MALFORMED', 'record name holds control characters')
   const nat = r.u8('record nat type')
   if (!(nat in NatType)) throw new ProtocolError('OVL_FRAME_MALFORMED', `record nat type ${nat} is unknown`)
   const flags = r.u8('record flags')

@@ -4,7 +4,8 @@
  * (a public node, a UPnP mapping, the same LAN); then a hole punch
  * coordinated through the overlay; then a relay both ends can reach. Each
  * failure is kept, so "unreachable" says why for every way tried. A relayed
- * session keeps trying to punch a direct path, and gives way to one.
+ * session keeps trying for a direct path (a dial, else a punch), and gives
+ * way to one.
  */
 import { OverlayError } from '../errors.js'
 import type { NodeId } from '../identity/node-id.js'
@@ -31,6 +32,8 @@ export interface ConnectorInit {
   core: NodeCore
   puncher: HolePuncher
   relayClient: RelayClient
+  /** Whether a peer answered at a bootstrap address (which may be a host name, so not comparable with a session's address). */
+  isBootstrap: (peer: NodeId) => boolean
 }
 
 export class Connector {
@@ -122,7 +125,7 @@ export class Connector {
       const record = core.store.get(session.peerId)?.record
       const remote = core.links.remoteOf(session)
       if (record && (record.flags & RecordFlags.Relay) !== 0) ranked.push({ session, rank: 0 })
-      else if (bootstrap.has(`${remote.host}:${remote.port}`)) ranked.push({ session, rank: 1 })
+      else if (this.#init.isBootstrap(session.peerId) || bootstrap.has(`${remote.host}:${remote.port}`)) ranked.push({ session, rank: 1 })
     }
     return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.session)
   }

@@ -2,8 +2,9 @@
  * How each session reaches its peer: the socket and UDX stream under it,
  * where the peer's packets come from now, and the kind of path (direct,
  * punched, UPnP, relayed through whom). A session on a direct or punched path
- * follows its peer when the peer's NAT mapping changes (a NAT reboot): a
- * verified path probe from the new address moves the stream there.
+ * follows its peer when the peer's NAT mapping changes (a NAT reboot): once
+ * the peer has answered a path challenge at its new address (path-probes.ts),
+ * the stream moves there.
  */
 import type { UDXStream } from 'udx-native'
 import type { NodeId } from '../identity/node-id.js'

@@ -167,7 +167,8 @@ export function createServices(core: NodeCore): Services {
     }
   })
 
-  const connector = new Connector({ core, puncher, relayClient })
+  // isBootstrap is asked only once services run: discovery is made below (it dials through the connector).
+  const connector: Connector = new Connector({ core, puncher, relayClient, isBootstrap: (peer): boolean => discovery.isBootstrapPeer(peer) })
   const dialBack = new DialBack(core.socket, puncher.board)
   const nat = new NatMonitor({
     socket: core.socket,

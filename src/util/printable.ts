@@ -26,3 +26,10 @@ export function printable(text: string): string {
 export function printableLines(text: string): string {
   return text.replace(CONTROLS_BUT_NEWLINE, escape)
 }
+
+const ANY_CONTROL = new RegExp(CONTROLS.source)
+
+/** Whether `text` holds a control character (newlines included): names must not. */
+export function hasControlCharacters(text: string): boolean {
+  return ANY_CONTROL.test(text)
+}

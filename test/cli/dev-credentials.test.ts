@@ -53,6 +53,15 @@ describe('development credentials', () => {
     assert.deepEqual(await snapshot(dataDir), before, 'node.crt, node.key and ca.crt are untouched')
   })
 
+  it('issues again when its own certificate was left without its key (a crash between the two writes)', async () => {
+    const root = await tempDir()
+    const options = { caDir: path.join(root, 'certs/dev'), certDir: path.join(root, 'data'), identity: Identity.generate(), name: 'alpha' }
+    const first = await ensureDevCredentials(options)
+    await fs.rm(first.keyFile)
+    assert.deepEqual((await ensureDevCredentials(options)).created, [first.certFile])
+    await fs.access(first.keyFile)
+  })
+
   it('refuses to replace a TLS key that has no certificate beside it', async () => {
     const root = await tempDir()
     const dataDir = path.join(root, 'data')

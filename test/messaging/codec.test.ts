@@ -145,6 +145,22 @@ describe('message codec', () => {
     }
   })
 
+  it('refuses record names and reasons with control characters, and reasons over 512 characters: OVL_FRAME_MALFORMED (they are printed to operators)', () => {
+    const malformed = (message: Message): void =>
+      assert.throws(() => {
+        const { type, body } = encodeMessage(message)
+        decodeMessage(type, body)
+      }, { code: 'OVL_FRAME_MALFORMED' })
+    for (const name of ['mallory\n+ fake line', 'a\x1b[2Jb', 'evil\u202e', 'tab\there']) {
+      malformed({ type: MessageType.Peers, records: [signRecord(alice, { name, nat: NatType.Open, flags: 0, seq: 2, addresses: [] })] })
+    }
+    malformed({ type: MessageType.Leave, reason: 'bye\r\n+ fake line' })
+    malformed({ type: MessageType.Leave, reason: 'x'.repeat(513) })
+    malformed({ type: MessageType.Relay, op: RelayOp.Refused, token: '04'.repeat(16), reason: '\x1b]0;title\x07' })
+    const { type, body } = encodeMessage({ type: MessageType.Leave, reason: 'ünïcödé ✓ 日本 🙂' })
+    assert.deepEqual(decodeMessage(type, body), { type: MessageType.Leave, reason: 'ünïcödé ✓ 日本 🙂' })
+  })
+
   it('refuses unknown types: OVL_MESSAGE_UNKNOWN_TYPE', () => {
     for (let type = 0; type <= 0xff; type++) {
       if (KNOWN_TYPES.includes(type)) continue

@@ -9,7 +9,7 @@ import { NatType } from '../../src/messaging/peer-record.js'
 import { NodeMetrics } from '../../src/metrics/node-metrics.js'
 import { OverlayError } from '../../src/errors.js'
 import type { OverlayNode, OverlaySession } from '../../src/node/node.js'
-import { line, MANUAL, startNodes, wire } from '../helpers/network.js'
+import { FAST_HEARTBEAT, line, MANUAL, startNodes, wire } from '../helpers/network.js'
 import { nextEvent, until } from '../helpers/wait.js'
 
 async function trio(t: TestContext, options = MANUAL): Promise<[OverlayNode, OverlayNode, OverlayNode]> {
@@ -196,6 +196,23 @@ describe('relayed sessions', () => {
     b.self.setNat(NatType.Open)
     await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Open, 5_000, "b's new record at a")
     await until(() => linkOf(a, b.nodeId)?.link === 'direct', 10_000, 'the session to become direct')
+  })
+
+  it('a bootstrap node given by host name is tried as a relay (its session address is an IP, not the name)', async (t) => {
+    const [r] = await startNodes(t, 1, MANUAL)
+    if (!r) throw new Error('unreachable')
+    // One session each, with the bootstrap node, named as an operator may name it.
+    const joiner = { heartbeat: FAST_HEARTBEAT, peers: { target: 1, maintainIntervalMs: 200, exchangeIntervalMs: 200 }, bootstrap: [{ host: 'localhost', port: r.address.port }] }
+    const [b] = await startNodes(t, 1, joiner)
+    const [a] = await startNodes(t, 1, joiner)
+    if (!a || !b) throw new Error('unreachable')
+    // No relay flag on r (an easy NAT, as a cloud VM's 1:1 NAT reads); a and b behind hard NATs.
+    r.self.setNat(NatType.Easy)
+    a.self.setNat(NatType.Hard)
+    b.self.setNat(NatType.Hard)
+    await until(() => a.store.get(b.nodeId)?.record.nat === NatType.Hard && a.store.get(r.nodeId)?.record.nat === NatType.Easy, 10_000, "b's and r's new records at a")
+    await a.connectPeer(b.nodeId)
+    assert.deepEqual(linkOf(a, b.nodeId), { link: 'relayed', via: r.nodeId })
   })
 
   it('the connector falls back to a relay when no direct path or punch works, and says why when nothing does', async (t) => {

@@ -65,7 +65,9 @@ async function refuseToReplaceOthers(certFile: string, keyFile: string): Promise
   try {
     certPem = await fs.readFile(certFile, 'utf8')
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CredentialError('OVL_CERT_INVALID', `${certFile}: cannot read it (${(cause as NodeJS.ErrnoException).code ?? cause}); refusing to replace it`, { cause })
+    }
     if (await exists(keyFile)) {
       throw new CredentialError('OVL_FILE_EXISTS', `${keyFile} exists without ${path.basename(certFile)} beside it; refusing to replace a TLS key the development CA did not make (set tls: in the config to use it, or move it away)`)
     }

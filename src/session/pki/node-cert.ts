@@ -62,8 +62,9 @@ export async function writeNodeCertificate(dir: string, issued: IssuedCertificat
   const certFile = path.join(dir, NODE_CERT_FILE)
   const keyFile = path.join(dir, NODE_KEY_FILE)
   const caFile = path.join(dir, CA_CERT_FILE)
-  await writeSecretFile(keyFile, issued.keyPem, options)
+  // The certificate first: a key left alone by a crash between the two would be a secret nobody can tell the origin of.
   await writePublicFile(certFile, issued.certPem, options)
+  await writeSecretFile(keyFile, issued.keyPem, options)
   await writePublicFile(caFile, ca.certPem, { force: true })
   return { certFile, keyFile, caFile }
 }
