@@ -84,6 +84,11 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     this.#streamIds.add(id)
     const stream = this.udx.createStream(id)
     stream.once('close', () => this.#streamIds.delete(id))
+    // Its owner (a UdxPort) listens for errors once it has one. Until then (a
+    // relayed stream waiting for the relay's READY, a dial's stream that lost
+    // to another address) a peer's reset would be an unhandled 'error' event
+    // and end the process: the stream just closes, and 'close' says so.
+    stream.on('error', () => {})
     return stream
   }
 
