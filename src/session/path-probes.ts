@@ -11,9 +11,11 @@
  * send it on from any address. So the new address is challenged first (as
  * QUIC validates a path, RFC 9000 8.2): a PING with a sequence number sent to
  * that address alone, and only its PONG, from that address, reports 'moved'
- * so the session can follow. Until then the address gets no more than it
- * sent: one challenge (32 bytes) per verified probe from it, in place of the
- * PONG a PING would get.
+ * so the session can follow. A PING from there still gets its PONG (it may
+ * be the peer's own challenge: when both ends moved at once, each must answer
+ * the other's), so such an address gets at most twice what it sent, and one
+ * challenge a second at most (a PING answered with a PING, both ways, would
+ * never end).
  *
  * Sequence numbers on the wire are this class's own (one counter per
  * session for heartbeats and challenges alike, as the peer takes each PING
@@ -41,8 +43,10 @@ export interface PathProbeEvents<S> {
   dropped: [reason: ProbeDropReason, from: RemoteAddress]
 }
 
-/** Challenges to one new address that are still waited for (a few: one per probe that came from there). */
+/** Challenges to one new address that are still waited for. */
 const CHALLENGES_KEPT = 4
+/** At most one challenge this often per session. */
+const CHALLENGE_INTERVAL_MS = 1_000
 
 interface Registered<S> {
   session: S
@@ -55,8 +59,8 @@ interface Registered<S> {
   sentSeq: number
   /** The last heartbeat PING: its number on the wire and the caller's. */
   heartbeat: { wire: number; seq: number } | null
-  /** An address the peer's probes came from, and the numbers of the challenges sent there. */
-  challenge: { remote: RemoteAddress; wires: number[] } | null
+  /** An address the peer's probes came from, the numbers of the challenges sent there, and when the last went. */
+  challenge: { remote: RemoteAddress; wires: number[]; sentAt: number } | null
 }
 
 function sameAddress(a: RemoteAddress, b: RemoteAddress): boolean {
@@ -117,8 +121,8 @@ export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEve
       // One answer per PING seq: a replayed PING gets nothing.
       if (probe.seq <= entry.lastPingSeq) return void this.emit('dropped', 'probe-replayed', remote)
       entry.lastPingSeq = probe.seq
+      socket.send(encodeProbe(ProbeType.Pong, entry.session.probeKeys, probe.seq), remote.port, remote.host)
       if (elsewhere) this.#challenge(entry, remote)
-      else socket.send(encodeProbe(ProbeType.Pong, entry.session.probeKeys, probe.seq), remote.port, remote.host)
     } else {
       // A replayed PONG must not make a dead peer look alive.
       if (probe.seq <= entry.lastPongSeq) return void this.emit('dropped', 'probe-replayed', remote)
@@ -137,13 +141,16 @@ export class PathProbes<S extends ProbeTarget> extends EventEmitter<PathProbeEve
     if (probe.type === ProbeType.Pong && heartbeat?.wire === probe.seq) this.emit('pong', entry.session, heartbeat.seq)
   }
 
-  /** A PING to `to` alone: its PONG from there is the proof that the peer is there. */
+  /** A PING to `to` alone (one a second at most): its PONG from there is the proof that the peer is there. */
   #challenge(entry: Registered<S>, to: RemoteAddress): void {
-    if (entry.challenge === null || !sameAddress(entry.challenge.remote, to)) entry.challenge = { remote: { ...to }, wires: [] }
+    const now = performance.now()
+    const previous = entry.challenge
+    if (previous !== null && now - previous.sentAt < CHALLENGE_INTERVAL_MS) return
+    const wires = previous !== null && sameAddress(previous.remote, to) ? previous.wires : []
     const wire = (entry.sentSeq = (entry.sentSeq + 1) >>> 0)
-    const wires = entry.challenge.wires
     wires.push(wire)
     if (wires.length > CHALLENGES_KEPT) wires.shift()
+    entry.challenge = { remote: { ...to }, wires, sentAt: now }
     entry.socket.send(encodeProbe(ProbeType.Ping, entry.session.probeKeys, wire), to.port, to.host)
   }
 }

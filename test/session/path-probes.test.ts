@@ -3,7 +3,7 @@
  * once, with a PONG no larger than itself; forged, replayed, unknown and
  * malformed probes get no answer and are reported. A verified probe from a
  * new address moves the session only once the peer answers a challenge sent
- * there, and that address never gets more bytes than it sent.
+ * there; that address gets at most twice the bytes it sent.
  */
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
@@ -56,16 +56,16 @@ describe('path probes', () => {
     await replayed
   })
 
-  it('answers a verified PING from a new address with a challenge there, not a PONG, and does not move yet', async (t) => {
+  it('answers a verified PING from a new address with its PONG and a challenge there, and does not move yet', async (t) => {
     const { probes, peer, peerKeys, address } = setup(t)
     const elsewhere = RawUdp.open(t)
     let moved = 0
     probes.on('moved', () => moved++)
-    const ping = encodeProbe(ProbeType.Ping, peerKeys, 5)
-    elsewhere.send(ping, address)
-    const challenge = await elsewhere.next()
-    assert.equal(challenge.data.length, ping.length, 'no more bytes than came from there')
-    assert.equal(verifyProbe(challenge.data, peerKeys)?.type, ProbeType.Ping, 'a PING, not a PONG')
+    elsewhere.send(encodeProbe(ProbeType.Ping, peerKeys, 5), address)
+    await until(() => elsewhere.received.length === 2, 5_000, 'the PONG and the challenge')
+    const answers = elsewhere.received.map((d) => verifyProbe(d.data, peerKeys))
+    assert.deepEqual(answers.map((a) => a?.type).sort(), [ProbeType.Ping, ProbeType.Pong])
+    assert.ok(answers.some((a) => a?.type === ProbeType.Pong && a.seq === 5), 'the PONG answers the PING (it may be the peer challenging us)')
     assert.equal(moved, 0, 'not moved on a probe alone')
     assert.equal(peer.received.length, 0)
   })
@@ -74,7 +74,8 @@ describe('path probes', () => {
     const { probes, session, peerKeys, address } = setup(t)
     const elsewhere = RawUdp.open(t)
     elsewhere.send(encodeProbe(ProbeType.Ping, peerKeys, 5), address)
-    const challenge = verifyProbe((await elsewhere.next()).data, peerKeys)
+    await until(() => elsewhere.received.length === 2, 5_000, 'the PONG and the challenge')
+    const challenge = elsewhere.received.map((d) => verifyProbe(d.data, peerKeys)).find((a) => a?.type === ProbeType.Ping)
     const moved = nextEvent<[ProbeTarget, RemoteAddress]>(probes, 'moved')
     elsewhere.send(encodeProbe(ProbeType.Pong, peerKeys, challenge?.seq ?? -1), address)
     const [who, to] = await moved
@@ -99,7 +100,7 @@ describe('path probes', () => {
     assert.equal(moved, 0)
   })
 
-  it("sends an address that is not the session's no more bytes than it sent", async (t) => {
+  it("sends an address that is not the session's at most twice what it sent, and one challenge a second at most", async (t) => {
     const { probes, peerKeys, address } = setup(t)
     const elsewhere = RawUdp.open(t)
     let moved = 0
@@ -109,11 +110,14 @@ describe('path probes', () => {
       const probe = encodeProbe(seq % 2 === 0 ? ProbeType.Ping : ProbeType.Pong, peerKeys, seq)
       elsewhere.send(probe, address)
       sentBytes += probe.length
-      await until(() => elsewhere.received.length === seq - 9, 5_000, 'the answer to each probe')
     }
+    // 10 PINGs, each answered with its PONG; one challenge (the first probe drew it, well within a second).
+    await until(() => elsewhere.received.length === 11, 5_000, 'the answers')
+    const answers = elsewhere.received.map((d) => verifyProbe(d.data, peerKeys))
+    assert.equal(answers.filter((a) => a?.type === ProbeType.Ping).length, 1, 'one challenge')
     const received = elsewhere.received.reduce((sum, d) => sum + d.data.length, 0)
-    assert.ok(received <= sentBytes, `${received} bytes sent back for ${sentBytes}`)
-    assert.equal(moved, 0, 'none of those PONGs answered a challenge')
+    assert.ok(received <= 2 * sentBytes, `${received} bytes sent back for ${sentBytes}`)
+    assert.equal(moved, 0, 'none of those PONGs answered the challenge')
   })
 
   it('gives nothing for a replayed PING, a forged MAC, an unknown session or a malformed probe', async (t) => {
