@@ -2,7 +2,6 @@
  * From a validated config to a node: the identity (created on first start),
  * the TLS credentials (the configured files, or the development CA), the logger.
  */
-import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseHostPort, type NodeConfig } from '../config/load.js'
@@ -11,8 +10,12 @@ import { Identity } from '../identity/identity.js'
 import type { Logger } from '../log/logger.js'
 import { OverlayNode } from '../node/node.js'
 import { ensureDevCredentials } from '../session/pki/dev-ca.js'
+import { checkOwnCertificate } from '../session/pki/own-certificate.js'
 import type { TlsCredentials } from '../session/tls-context.js'
 import { exists } from '../util/files.js'
+
+/** A node certificate this close to its expiry is warned of at start. */
+const EXPIRY_WARNING_DAYS = 30
 
 export interface PreparedNode {
   node: OverlayNode
@@ -46,7 +49,8 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
   let devCa: string | null = null
   if (config.tls) {
     credentials = await readCredentials(config.tls)
-    checkOwnCertificate(credentials, config.tls, logger)
+    const { daysLeft } = checkOwnCertificate(credentials, config.tls)
+    if (daysLeft <= EXPIRY_WARNING_DAYS) logger.warn({ cert: config.tls.cert }, `the node certificate expires in ${daysLeft} days: issue a new one before then`)
   } else {
     const dev = await ensureDevCredentials({ caDir: config.devCaDir, certDir: config.dataDir, identity, name: config.name })
     credentials = await readCredentials({ ca: dev.caFile, cert: dev.certFile, key: dev.keyFile })
@@ -100,33 +104,4 @@ async function readCredentials(files: { ca: string; cert: string; key: string })
   }
   const [ca, cert, key] = await Promise.all([read(files.ca, 'CA certificate'), read(files.cert, 'node certificate'), read(files.key, 'TLS key')])
   return { ca, cert, key }
-}
-
-/** Expiry warned of this long ahead. */
-const EXPIRY_WARNING_MS = 30 * 24 * 60 * 60 * 1000
-
-/**
- * The node's own certificate, as every peer will judge it: issued by the
- * network CA in tls.ca and valid now. Found at start, with the file named,
- * rather than as every peer's refusal after the node is up.
- */
-function checkOwnCertificate(credentials: TlsCredentials, files: { ca: string; cert: string }, logger: Logger, now = Date.now()): void {
-  let cert: crypto.X509Certificate
-  let ca: crypto.X509Certificate
-  try {
-    cert = new crypto.X509Certificate(credentials.cert)
-    ca = new crypto.X509Certificate(credentials.ca)
-  } catch (cause) {
-    throw new CredentialError('OVL_CERT_INVALID', `${files.cert} or ${files.ca}: not a PEM certificate (${(cause as Error).message})`, { cause })
-  }
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new CredentialError('OVL_CERT_UNTRUSTED', `${files.cert} is not issued by the CA in ${files.ca} (tls.ca): every peer would refuse it`)
-  }
-  const validFrom = Date.parse(cert.validFrom)
-  const validTo = Date.parse(cert.validTo)
-  if (now < validFrom) throw new CredentialError('OVL_CERT_NOT_YET_VALID', `${files.cert} is not valid before ${cert.validFrom} (check this machine's clock)`)
-  if (now > validTo) throw new CredentialError('OVL_CERT_EXPIRED', `${files.cert} expired ${cert.validTo}: issue a new one (overlay cert issue, or certs/add-node.sh)`)
-  if (validTo - now < EXPIRY_WARNING_MS) {
-    logger.warn({ cert: files.cert, validTo: cert.validTo }, `the node certificate expires in ${Math.ceil((validTo - now) / 86_400_000)} days: issue a new one before then`)
-  }
 }

@@ -14,6 +14,7 @@ import { Identity } from '../../src/identity/identity.js'
 import { checkPeerCertificate } from '../../src/session/peer-certificate.js'
 import { CA_CERT_FILE, CA_KEY_FILE, createCa, loadCa, type NetworkCa } from '../../src/session/pki/ca.js'
 import { inspectCertificate } from '../../src/session/pki/inspect.js'
+import { checkOwnCertificate } from '../../src/session/pki/own-certificate.js'
 import { generateRsaKeyPair } from '../../src/session/pki/keys.js'
 import { issueNodeCertificate, nodeIdFromCertificate, writeNodeCertificate, NODE_CERT_FILE, NODE_KEY_FILE, type IssuedCertificate } from '../../src/session/pki/node-cert.js'
 import { TlsConfig } from '../../src/session/tls-context.js'
@@ -280,5 +281,22 @@ describe('what the CA tooling says when something is missing or mixed up', () =>
     await writeNodeCertificate(path.join(root, 'node'), issueNodeCertificate({ ca: first, nodeId: identity.nodeId, name: 'n' }), first)
     const report = await inspectCertificate(path.join(root, 'node', NODE_CERT_FILE), { ca: path.join(root, 'second') })
     assert.deepEqual(report.verification, { ca: path.join(root, 'second', CA_CERT_FILE), verified: false, reason: 'issued by another CA of the same name (its key identifiers differ)' })
+  })
+})
+
+describe("the node's own certificate, judged at start", () => {
+  it('says how many days are left, and refuses one that expired, is not yet valid, or is not from tls.ca', async () => {
+    const root = await tempDir()
+    const ca = await createCa(path.join(root, 'ca'), { name: 'Own CA' })
+    const other = await createCa(path.join(root, 'other'), { name: 'Own CA' })
+    const nodeId = Identity.generate().nodeId
+    const files = { ca: 'ca.crt', cert: 'node.crt' }
+    const day = 86_400_000
+    const now = Date.now()
+    const issued = issueNodeCertificate({ ca, nodeId, name: 'n', notBefore: new Date(now - day), notAfter: new Date(now + 10.5 * day) })
+    assert.deepEqual(checkOwnCertificate({ ca: ca.certPem, cert: issued.certPem, key: issued.keyPem }, files, now), { daysLeft: 10 })
+    assert.throws(() => checkOwnCertificate({ ca: ca.certPem, cert: issued.certPem, key: '' }, files, now + 11 * day), { code: 'OVL_CERT_EXPIRED', message: /^node\.crt expired/ })
+    assert.throws(() => checkOwnCertificate({ ca: ca.certPem, cert: issued.certPem, key: '' }, files, now - 2 * day), { code: 'OVL_CERT_NOT_YET_VALID' })
+    assert.throws(() => checkOwnCertificate({ ca: other.certPem, cert: issued.certPem, key: '' }, files, now), { code: 'OVL_CERT_UNTRUSTED', message: /tls\.ca/ })
   })
 })
