@@ -117,6 +117,21 @@ describe('resource trends per process', () => {
     assert.deepEqual(failed.map((c) => `${c.inc} ${c.metric}`), ['2.0 heapMiB'])
     assert.ok(verdict({ ...cleanVerdict(), trends: checks }).some((f) => f.startsWith('process 2.0: V8 heap')))
   })
+
+  it('judges streams and timers beyond one per session: more sessions is not a leak, a stream without one is', () => {
+    const rows: ResourceRow[] = []
+    for (let t = 0; t <= 60; t += 2) {
+      const sessions = 4 + Math.floor(t / 10) // the node takes up sessions: 4 to 10
+      rows.push({ ...row(t, '0.0', 26), sessions, streams: sessions, timers: sessions + 4 })
+      rows.push({ ...row(t, '2.0', 26), sessions: 4, streams: 4 + Math.floor(t / 6) }) // streams outlive their sessions
+    }
+    const lifetimes = new Map([
+      ['0.0', { start: 0, end: null }],
+      ['2.0', { start: 0, end: null }],
+    ])
+    const failed = resourceTrends(rows, { from: 30, to: 60 }, lifetimes).filter((c) => !c.ok)
+    assert.deepEqual(failed.map((c) => `${c.inc} ${c.metric}`), ['2.0 streams'])
+  })
 })
 
 /** A world where nodes 0..n-1 came up at 0 with peers and nobody churns, unless told. */
