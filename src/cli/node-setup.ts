@@ -33,15 +33,16 @@ export async function prepareNode(config: NodeConfig, logger: Logger): Promise<P
   // A new identity only for a node on the development CA: with tls: set, the
   // certificate names an identity that exists already, and a new one (a typo
   // in the path) could never match it.
-  const createdIdentity = !config.tls && !(await exists(config.identity))
+  const present = await exists(config.identity)
+  if (!present && config.tls) {
+    throw new CredentialError('OVL_IDENTITY_INVALID', `identity ${config.identity}: no such file (with tls: set, the identity the certificate names is read, never created)`)
+  }
+  const createdIdentity = !present
   let identity: Identity
   if (createdIdentity) {
     identity = Identity.generate()
     await identity.save(config.identity)
   } else {
-    if (!(await exists(config.identity))) {
-      throw new CredentialError('OVL_IDENTITY_INVALID', `identity ${config.identity}: no such file (with tls: set, the identity the certificate names is read, never created)`)
-    }
     identity = await Identity.load(config.identity)
   }
 

@@ -275,10 +275,14 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.#init.host.dial([resolved], { timeoutMs: this.#init.dialTimeoutMs })
   }
 
-  /** Whether `peer` answered at a bootstrap address (named or not) when this node dialed it. */
-  isBootstrapPeer(peer: NodeId): boolean {
+  /**
+   * Whether the peer is a bootstrap node: it answered at a bootstrap address
+   * (named or not) when this node dialed it, or its session comes from one.
+   */
+  isBootstrapPeer(peer: NodeId, remote: RemoteAddress): boolean {
     for (const id of this.#bootstrapIds.values()) if (id === peer) return true
-    return false
+    const from = formatAddress(remote)
+    return this.#init.bootstrap.some((address) => formatAddress(address) === from)
   }
 
   #track(key: string, dialing: Promise<OverlaySession>, expected: NodeId | null): void {

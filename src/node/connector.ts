@@ -14,6 +14,7 @@ import { AddressKind, NatType, parseAddress, RecordFlags, type PeerRecord } from
 import type { HolePuncher } from '../nat/hole-puncher.js'
 import type { RelayClient } from '../nat/relay-client.js'
 import type { Session } from '../session/session.js'
+import type { RemoteAddress } from '../transport/connection.js'
 import type { NodeCore } from './services.js'
 
 type OverlaySession = Session<Message>
@@ -32,8 +33,8 @@ export interface ConnectorInit {
   core: NodeCore
   puncher: HolePuncher
   relayClient: RelayClient
-  /** Whether a peer answered at a bootstrap address (which may be a host name, so not comparable with a session's address). */
-  isBootstrap: (peer: NodeId) => boolean
+  /** Whether the peer of a session (reached at `remote`) is a bootstrap node (Discovery knows: bootstrap addresses may be host names). */
+  isBootstrap: (peer: NodeId, remote: RemoteAddress) => boolean
 }
 
 export class Connector {
@@ -118,14 +119,13 @@ export class Connector {
   /** Peers that relay: those whose record says so, then bootstrap peers (public by purpose). */
   #relays(target: NodeId): OverlaySession[] {
     const { core } = this.#init
-    const bootstrap = new Set(core.bootstrap.map((a) => `${a.host}:${a.port}`))
     const ranked: Array<{ session: OverlaySession; rank: number }> = []
     for (const session of core.sessions.values()) {
       if (session.peerId === target || !session.writable || core.links.isRelayed(session)) continue
       const record = core.store.get(session.peerId)?.record
       const remote = core.links.remoteOf(session)
       if (record && (record.flags & RecordFlags.Relay) !== 0) ranked.push({ session, rank: 0 })
-      else if (this.#init.isBootstrap(session.peerId) || bootstrap.has(`${remote.host}:${remote.port}`)) ranked.push({ session, rank: 1 })
+      else if (this.#init.isBootstrap(session.peerId, remote)) ranked.push({ session, rank: 1 })
     }
     return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.session)
   }

@@ -168,7 +168,7 @@ export function createServices(core: NodeCore): Services {
   })
 
   // isBootstrap is asked only once services run: discovery is made below (it dials through the connector).
-  const connector: Connector = new Connector({ core, puncher, relayClient, isBootstrap: (peer): boolean => discovery.isBootstrapPeer(peer) })
+  const connector: Connector = new Connector({ core, puncher, relayClient, isBootstrap: (peer, remote): boolean => discovery.isBootstrapPeer(peer, remote) })
   const dialBack = new DialBack(core.socket, puncher.board)
   const nat = new NatMonitor({
     socket: core.socket,
